@@ -1,0 +1,59 @@
+# oncall-sync: `make demo` runs one sync on the embedded defaults, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export GX_ANALYTICS_ENABLED := false
+export PYTHONPATH := $(CURDIR)/include
+
+.PHONY: venv test check lint typecheck demo airflow bench migrate lock clean
+
+# The virtualenv is rebuilt whenever requirements.txt or pyproject.toml changes.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check include dags plugins tests bench
+	$(BIN)/ruff format --check include dags plugins tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+demo: $(STAMP)
+	$(BIN)/python -m oncall_sync.demo
+
+airflow: $(STAMP)
+	$(BIN)/python -m oncall_sync.demo --standalone
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+migrate: $(STAMP)
+	$(BIN)/python -m oncall_sync.store migrate
+
+# Re-resolve requirements.in into exact pins (needs the package index).
+lock:
+	rm -rf /tmp/oncall-sync-lock && $(PYTHON) -m venv /tmp/oncall-sync-lock
+	/tmp/oncall-sync-lock/bin/pip install --quiet -r requirements.in
+	{ echo "# Exact pins of every package, generated from requirements.in by 'make lock'. Python 3.11."; \
+	  /tmp/oncall-sync-lock/bin/pip freeze; } > requirements.txt
+
+clean:
+	rm -rf $(VENV) airflow_home staging .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""An OpsGenie API emulator for the demo, the tests and the benchmark."""

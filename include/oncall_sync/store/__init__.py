@@ -1,0 +1,1 @@
+"""The on-call store: schema, migrations, reading and writing."""
