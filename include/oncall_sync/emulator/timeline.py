@@ -1,0 +1,388 @@
+"""The emulator's own on-call computation: who a schedule puts on call, and its timeline.
+
+Kept independent of `oncall_sync.oncall` and `oncall_sync.timezones` on purpose: later work
+compares the two. The semantics, as the emulator implements them (docs/emulator.md):
+- a rotation hands over every `length` x `type` from its `startDate`; hourly turns are absolute
+  hours, daily and weekly turns keep the wall-clock time of `startDate` in the schedule's zone
+  (so handoffs stay at 09:00 across DST); turns cycle through `participants` in order;
+- a rotation is active only in [startDate, endDate) and, if it has a time restriction, only inside
+  its windows (in the schedule's zone); the turn clock keeps running outside the windows;
+- all rotations of a schedule add up: everyone on call in any rotation is on call;
+- an override replaces whoever its rotations (all of them when it names none) have on call during
+  its span; a later override wins over an earlier one; user type `none` leaves the slot empty;
+- a disabled schedule has nobody on call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Payload = dict[str, Any]
+Span = tuple[datetime, datetime]
+
+# Java's ZoneId.SHORT_IDS, which OpsGenie accepts; EST, MST and HST are fixed offsets there.
+JAVA_SHORT_IDS: dict[str, str] = {
+    "ACT": "Australia/Darwin",
+    "AET": "Australia/Sydney",
+    "AGT": "America/Argentina/Buenos_Aires",
+    "ART": "Africa/Cairo",
+    "AST": "America/Anchorage",
+    "BET": "America/Sao_Paulo",
+    "BST": "Asia/Dhaka",
+    "CAT": "Africa/Harare",
+    "CNT": "America/St_Johns",
+    "CST": "America/Chicago",
+    "CTT": "Asia/Shanghai",
+    "EAT": "Africa/Addis_Ababa",
+    "ECT": "Europe/Paris",
+    "IET": "America/Indiana/Indianapolis",
+    "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo",
+    "MIT": "Pacific/Apia",
+    "NET": "Asia/Yerevan",
+    "NST": "Pacific/Auckland",
+    "PLT": "Asia/Karachi",
+    "PNT": "America/Phoenix",
+    "PRT": "America/Puerto_Rico",
+    "PST": "America/Los_Angeles",
+    "SST": "Pacific/Guadalcanal",
+    "VST": "Asia/Ho_Chi_Minh",
+}
+JAVA_FIXED_IDS = {"EST": -5 * 60, "MST": -7 * 60, "HST": -10 * 60}
+CUSTOM_OFFSET = re.compile(r"^(?:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$")
+DAY_INDEX = {
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+NOBODY: Payload = {"type": "none"}
+
+
+def resolve_zone(zone_id: str) -> tzinfo:
+    """The tzinfo for an OpsGenie zone id: IANA, Java short id, or custom offset like GMT-8:00."""
+    if zone_id in JAVA_FIXED_IDS:
+        return timezone(timedelta(minutes=JAVA_FIXED_IDS[zone_id]), zone_id)
+    if zone_id in JAVA_SHORT_IDS:
+        return ZoneInfo(JAVA_SHORT_IDS[zone_id])
+    match = CUSTOM_OFFSET.match(zone_id)
+    if match:
+        sign = -1 if match.group(1) == "-" else 1
+        minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+        return timezone(sign * timedelta(minutes=minutes), zone_id)
+    try:
+        return ZoneInfo(zone_id)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC  # Java maps unknown ids to GMT, and so do we
+
+
+def parse_instant(text: str) -> datetime:
+    """An API date (`2026-11-01T09:00:00Z`, with millis or an offset) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc(local: datetime, zone: tzinfo) -> datetime:
+    """Wall-clock time in `zone` to UTC (a time in a DST gap moves forward, as Java does)."""
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _local(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Period:
+    """One stretch of a rotation: who (a participant payload) from start to end, and why."""
+
+    start: datetime
+    end: datetime
+    who: Payload
+    kind: str = "default"  # "default" from the rotation, "override" from an override
+
+
+# -- rotations ---------------------------------------------------------------------------------
+
+
+def turns(rotation: Payload, zone: tzinfo, start: datetime, end: datetime) -> Iterator[Period]:
+    """The rotation's turns overlapping [start, end), before restrictions and date bounds."""
+    participants = rotation.get("participants") or [NOBODY]
+    length = max(1, int(rotation.get("length") or 1))
+    anchor = parse_instant(rotation["startDate"])
+    if rotation.get("type") == "hourly":
+        step = timedelta(hours=length)
+        k = (start - anchor) // step
+
+        def boundary(i: int) -> datetime:
+            return anchor + i * step
+    else:
+        days = length * (7 if rotation.get("type") == "weekly" else 1)
+        local_anchor = _local(anchor, zone)
+
+        def boundary(i: int) -> datetime:
+            return _utc(local_anchor + timedelta(days=i * days), zone)
+
+        k = (_local(start, zone) - local_anchor).days // days
+        while boundary(k) > start:
+            k -= 1
+        while boundary(k + 1) <= start:
+            k += 1
+    while True:
+        turn_start, turn_end = boundary(k), boundary(k + 1)
+        if turn_start >= end:
+            return
+        yield Period(turn_start, turn_end, participants[k % len(participants)])
+        k += 1
+
+
+def restriction_windows(
+    restriction: Payload | None, zone: tzinfo, start: datetime, end: datetime
+) -> list[Span]:
+    """The windows of a time restriction overlapping [start, end), merged, in UTC."""
+    if not restriction:
+        return [(start, end)]
+    raw: list[Span] = []
+    first_day = _local(start, zone).date() - timedelta(days=1)
+    last_day = _local(end, zone).date()
+    if restriction.get("type") == "time-of-day":
+        r = restriction["restriction"]
+        opens = timedelta(hours=r["startHour"], minutes=r["startMin"])
+        closes = timedelta(hours=r["endHour"], minutes=r["endMin"])
+        if opens == closes:
+            return [(start, end)]  # start == end means always on
+        if closes < opens:
+            closes += timedelta(days=1)  # wraps midnight
+        day = first_day
+        while day <= last_day:
+            midnight = datetime.combine(day, time())
+            raw.append((_utc(midnight + opens, zone), _utc(midnight + closes, zone)))
+            day += timedelta(days=1)
+    else:
+        monday = first_day - timedelta(days=first_day.weekday() + 7)
+        while monday <= last_day:
+            week = datetime.combine(monday, time())
+            for r in restriction.get("restrictions") or []:
+                opens = timedelta(
+                    days=DAY_INDEX[r["startDay"]], hours=r["startHour"], minutes=r["startMin"]
+                )
+                closes = timedelta(
+                    days=DAY_INDEX[r["endDay"]], hours=r["endHour"], minutes=r["endMin"]
+                )
+                if closes <= opens:
+                    closes += timedelta(days=7)  # wraps the week (equal: the whole week)
+                raw.append((_utc(week + opens, zone), _utc(week + closes, zone)))
+            monday += timedelta(days=7)
+    return _merge([(max(a, start), min(b, end)) for a, b in raw if a < end and b > start])
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def base_periods(rotation: Payload, zone: tzinfo, start: datetime, end: datetime) -> list[Period]:
+    """Who the rotation has on call in [start, end): turns, cut to dates and restriction windows."""
+    lo = max(start, parse_instant(rotation["startDate"]))
+    hi = min(end, parse_instant(rotation["endDate"])) if rotation.get("endDate") else end
+    if lo >= hi:
+        return []
+    windows = restriction_windows(rotation.get("timeRestriction"), zone, lo, hi)
+    periods: list[Period] = []
+    w = 0
+    for turn in turns(rotation, zone, lo, hi):
+        while w < len(windows) and windows[w][1] <= turn.start:
+            w += 1
+        i = w
+        while i < len(windows) and windows[i][0] < turn.end:
+            a, b = max(windows[i][0], turn.start, lo), min(windows[i][1], turn.end, hi)
+            if a < b:
+                _append(periods, Period(a, b, turn.who))
+            i += 1
+    return periods
+
+
+def _append(periods: list[Period], period: Period) -> None:
+    """Append, joining a period onto the previous one when the same person simply continues."""
+    last = periods[-1] if periods else None
+    if last and last.end == period.start and last.who == period.who and last.kind == period.kind:
+        periods[-1] = Period(last.start, period.end, last.who, last.kind)
+    else:
+        periods.append(period)
+
+
+def apply_overrides(
+    rotation_id: str, periods: list[Period], overrides: Sequence[Payload]
+) -> list[Period]:
+    """Replace the person in `periods` wherever an override covering this rotation applies."""
+    for override in overrides:
+        scope = {r.get("id") for r in override.get("rotations") or []}
+        if scope and rotation_id not in scope:
+            continue
+        o_start, o_end = parse_instant(override["startDate"]), parse_instant(override["endDate"])
+        who = override.get("user") or NOBODY
+        replaced: list[Period] = []
+        for p in periods:
+            if p.end <= o_start or p.start >= o_end:
+                _append(replaced, p)
+                continue
+            if p.start < o_start:
+                _append(replaced, Period(p.start, o_start, p.who, p.kind))
+            _append(replaced, Period(max(p.start, o_start), min(p.end, o_end), who, "override"))
+            if p.end > o_end:
+                _append(replaced, Period(o_end, p.end, p.who, p.kind))
+        periods = replaced
+    return periods
+
+
+# -- schedules ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationTimeline:
+    rotation: Payload
+    base: list[Period]
+    final: list[Period]
+
+
+def schedule_timeline(
+    schedule: Payload, overrides: Sequence[Payload], start: datetime, end: datetime
+) -> list[RotationTimeline]:
+    """Base and final (overridden) periods of every rotation of the schedule in [start, end)."""
+    zone = resolve_zone(schedule.get("timezone") or "UTC")
+    result = []
+    for rotation in schedule.get("rotations") or []:
+        base = base_periods(rotation, zone, start, end)
+        final = apply_overrides(rotation.get("id", ""), base, overrides)
+        result.append(RotationTimeline(rotation, base, final))
+    return result
+
+
+def on_call_at(schedule: Payload, overrides: Sequence[Payload], moment: datetime) -> list[Payload]:
+    """The participants the schedule has on call at `moment`, rotations in order, no repeats."""
+    if not schedule.get("enabled", True):
+        return []
+    found: list[Payload] = []
+    seen: set[tuple[str, str]] = set()
+    for line in schedule_timeline(schedule, overrides, moment, moment + timedelta(seconds=1)):
+        for period in line.final:
+            who = period.who
+            key = (who.get("type", "none"), who.get("id") or who.get("username") or "")
+            if (
+                period.start <= moment < period.end
+                and who.get("type") != "none"
+                and key not in seen
+            ):
+                seen.add(key)
+                found.append(who)
+    return found
+
+
+def local_day_start(moment: datetime, zone: tzinfo) -> datetime:
+    """Midnight of `moment`'s day in `zone`, in UTC (where a timeline window begins)."""
+    return _utc(datetime.combine(_local(moment, zone).date(), time()), zone)
+
+
+def add_interval(start: datetime, zone: tzinfo, amount: int, unit: str) -> datetime:
+    """`start` plus `amount` days, weeks or months of wall-clock time in `zone`."""
+    local = _local(start, zone)
+    if unit == "months":
+        month = local.month - 1 + amount
+        year, month = local.year + month // 12, month % 12 + 1
+        day = min(local.day, _days_in_month(year, month))
+        return _utc(local.replace(year=year, month=month, day=day), zone)
+    days = amount * (7 if unit == "weeks" else 1)
+    return _utc(local + timedelta(days=days), zone)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+# -- payloads ----------------------------------------------------------------------------------
+
+
+def recipient(who: Payload) -> Payload:
+    """A timeline period's `recipient`: users by username, teams/escalations by name."""
+    kind = who.get("type", "none")
+    if kind == "none":
+        return {"type": "none"}
+    if kind == "user":
+        return {"id": who.get("id", ""), "type": "user", "name": who.get("username", "")}
+    return {"id": who.get("id", ""), "type": kind, "name": who.get("name", "")}
+
+
+def period_payloads(periods: Sequence[Period]) -> list[Payload]:
+    return [
+        {
+            "startDate": iso(p.start),
+            "endDate": iso(p.end),
+            "type": p.kind,
+            "recipient": recipient(p.who),
+        }
+        for p in periods
+    ]
+
+
+def participant_payload(
+    who: Payload, teams: Mapping[str, Payload], escalations: Mapping[str, Payload]
+) -> Payload:
+    """An `onCallParticipants` entry; teams nest their members, escalations their rule steps."""
+    entry = recipient(who)
+    entry = {"id": entry.get("id", ""), "name": entry.get("name", ""), "type": entry["type"]}
+    if who.get("type") == "team":
+        team = teams.get(who.get("id", ""), {})
+        entry["onCallParticipants"] = [
+            {"id": m["user"]["id"], "name": m["user"]["username"], "type": "user"}
+            for m in team.get("members", [])
+        ]
+    elif who.get("type") == "escalation":
+        escalation = escalations.get(who.get("id", ""), {})
+        steps = []
+        for rule in escalation.get("rules", []):
+            step = recipient(rule["recipient"])
+            step["escalationTime"] = rule["delay"]["timeAmount"]
+            step["notifyType"] = rule["notifyType"]
+            steps.append(step)
+        entry["onCallParticipants"] = steps
+    return entry
+
+
+def flat_recipients(
+    participants: Sequence[Payload],
+    teams: Mapping[str, Payload],
+    escalations: Mapping[str, Payload],
+) -> list[str]:
+    """`onCallRecipients`: usernames behind the participants (team members, escalation users)."""
+    names: list[str] = []
+    for who in participants:
+        if who.get("type") == "user":
+            names.append(who.get("username", ""))
+        elif who.get("type") == "team":
+            names += [
+                m["user"]["username"] for m in teams.get(who.get("id", ""), {}).get("members", [])
+            ]
+        elif who.get("type") == "escalation":
+            for rule in escalations.get(who.get("id", ""), {}).get("rules", []):
+                if rule["recipient"].get("type") == "user":
+                    names.append(rule["recipient"].get("username", ""))
+    return list(dict.fromkeys(names))
