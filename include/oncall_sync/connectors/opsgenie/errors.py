@@ -64,14 +64,12 @@ class RequestError(OpsGenieError):
 def authentication_message(endpoint: str, region: str, custom_host: bool) -> str:
     other = "us" if region == "eu" else "eu"
     hint = (
-        "check the API key in the password of connection "
-        f"{CONNECTION_ID} (it must be an enabled API integration key)"
+        f"check the API key in the password of connection {CONNECTION_ID} (an enabled API "
+        f"integration key); OpsGenie keys are bound to one region: if this key belongs to the "
+        f'{other.upper()} region set extra.region="{other}" on connection {CONNECTION_ID}'
     )
-    if not custom_host:
-        hint += (
-            f"; OpsGenie keys are bound to one region: if this key belongs to the "
-            f'{other.upper()} region set extra.region="{other}" on connection {CONNECTION_ID}'
-        )
+    if custom_host:
+        hint += " and make sure the connection's host override reaches that region's API"
     return f"OpsGenie rejected the API key (401 on {endpoint}, region {region}): {hint}"
 
 
