@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="demo", help="account size")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the size's counts")
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added per request")
     parser.add_argument(
         "--region", choices=["us", "eu"], default="us", help="the API region served"
@@ -59,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     account = generate_account(args.size, args.seed, scale=args.scale)
     app = create_app(account, config)
-    sock = bind_socket(args.port)
+    sock = bind_socket(args.port, args.host)
     key = TEST_API_KEY if args.region == "us" else TEST_EU_API_KEY
-    print(f"OPSGENIE_EMULATOR_URL=http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    reachable = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    print(f"OPSGENIE_EMULATOR_URL=http://{reachable}:{sock.getsockname()[1]}", flush=True)
     print(f"OPSGENIE_EMULATOR_KEY={key}", flush=True)
     _Server(uvicorn_config(app)).run(sockets=[sock])
     sys.stdout.flush()
