@@ -12,6 +12,7 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
+
 from oncall_sync.staging import Staging, default_root, path_component
 
 REPORT_DIR = "report"
@@ -20,17 +21,20 @@ REPORT_JSON = "report.json"
 URL_PREFIX = "/oncall-sync"
 
 # The report's summary is owned by the report task; we read it leniently, so a renamed key
-# shows as a blank cell rather than a broken page. First alias found at a level wins.
+# shows as a blank cell rather than a broken page. An action's count sums its aliases.
 ACTION_ALIASES: dict[str, tuple[str, ...]] = {
     "created": ("created", "create"),
     "updated": ("updated", "update"),
     "unchanged": ("unchanged",),
     "skipped": ("skipped", "skip", "skipped_local_edit"),
+    "tombstoned": ("tombstoned", "tombstone"),
     "failed": ("failed", "fail", "errors"),
     "conflicts": ("conflicts", "conflict"),
+    "invitations": ("invitations", "invited"),
+    "quarantined": ("quarantined",),
 }
 # Nested dicts that hold the run's totals: preferred to summing per-entity-type children.
-TOTAL_KEYS = ("totals", "total", "counts", "actions")
+TOTAL_KEYS = ("actions", "totals", "total", "counts")
 TIME_KEYS = ("finished_at", "generated_at", "completed_at", "started_at", "created_at")
 
 # A dependency that authenticates the caller and answers "may this caller read dag_id's runs?"
@@ -49,27 +53,23 @@ def _count(value: Any) -> int | None:
 
 
 def action_counts(summary: Any) -> dict[str, int]:
-    """Run-wide count per action from a report summary, flat or per entity type."""
+    """Run-wide count per action from a report summary: flat, under "actions" (or "totals"),
+    or per entity type. Counts at the summary's own level win over nested ones."""
     if not isinstance(summary, dict):
         return {}
     direct: dict[str, int] = {}
     for action, aliases in ACTION_ALIASES.items():
-        for alias in aliases:
-            count = _count(summary.get(alias))
-            if count is not None:
-                direct[action] = count
-                break
-    if direct:
-        return direct
+        counts = [c for alias in aliases if (c := _count(summary.get(alias))) is not None]
+        if counts:
+            direct[action] = sum(counts)
     for key in TOTAL_KEYS:
-        totals = action_counts(summary.get(key))
-        if totals:
-            return totals
+        if totals := action_counts(summary.get(key)):
+            return {**totals, **direct}
     summed: dict[str, int] = {}
     for child in summary.values():
         for action, count in action_counts(child).items():
             summed[action] = summed.get(action, 0) + count
-    return summed
+    return {**summed, **direct}
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -83,7 +83,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _report_time(report: dict[str, Any]) -> datetime | None:
-    for section in (report, report.get("run"), report.get("summary")):
+    for section in (report.get("sync_run"), report, report.get("run"), report.get("summary")):
         if isinstance(section, dict):
             for key in TIME_KEYS:
                 if (when := _parse_time(section.get(key))) is not None:
@@ -92,7 +92,7 @@ def _report_time(report: dict[str, Any]) -> datetime | None:
 
 
 def _first_value(report: dict[str, Any], key: str) -> Any:
-    for section in (report.get("summary"), report.get("run"), report):
+    for section in (report.get("sync_run"), report.get("summary"), report.get("run"), report):
         if isinstance(section, dict) and key in section:
             return section[key]
     return None

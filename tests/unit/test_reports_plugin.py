@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -88,6 +89,48 @@ def test_totals_are_preferred_to_summing_the_breakdown_twice() -> None:
         "by_entity_type": {"users": {"created": 3}, "teams": {"updated": 1}},
     }
     assert plugin.action_counts(summary) == {"created": 3, "updated": 1}
+
+
+def test_the_report_tasks_summary_shape_is_read_with_its_action_counts() -> None:
+    # The shape oncall_sync.report writes: plan actions nested, run-wide counts beside them.
+    summary = {
+        "source_account": "acme",
+        "run": "opsgenie_sync/manual__1",
+        "dry_run": False,
+        "actions": {"create": 7, "unchanged": 90, "skip": 2, "skipped_local_edit": 1},
+        "conflicts": 4,
+        "invitations": 3,
+        "quarantined": 1,
+        "failed": 0,
+        "rows_written": 12,
+        "api_requests": 512,
+    }
+    assert plugin.action_counts(summary) == {
+        "created": 7,
+        "unchanged": 90,
+        "skipped": 3,
+        "conflicts": 4,
+        "invitations": 3,
+        "quarantined": 1,
+        "failed": 0,
+    }
+
+
+def test_status_and_time_come_from_the_sync_run_record(staging: Path) -> None:
+    _write_report(
+        staging,
+        "opsgenie_sync",
+        "manual__1",
+        {
+            "summary": {"dry_run": True, "actions": {"create": 1}},
+            "sync_run": {"status": "dry_run", "finished_at": "2026-11-27T02:00:05+00:00"},
+        },
+    )
+    [entry] = plugin.list_reports(str(staging))
+    assert entry["status"] == "dry_run"
+    assert entry["dry_run"] is True
+    assert entry["finished_at"] == "2026-11-27T02:00:05+00:00"
+    assert entry["counts"] == {"created": 1}
 
 
 def test_reports_are_listed_newest_first_with_their_counts(staging: Path) -> None:
@@ -243,3 +286,55 @@ def test_the_plugin_registers_the_app_and_the_views() -> None:
     assert views["nav"]["href"] == "oncall-sync/"
     assert views["dag_run"]["href"] == "oncall-sync/runs/{DAG_ID}/{RUN_ID}"
     assert all(view["url_route"] for view in cls.external_views)
+
+
+_IN_AIRFLOW = """
+import json, sys
+from starlette.testclient import TestClient
+from airflow.api_fastapi.app import create_app, get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+client = TestClient(create_app())
+token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+bearer = {"Authorization": f"Bearer {token}"}
+client.cookies.set("_token", token)
+result = {
+    "anonymous": TestClient(client.app).get("/oncall-sync/reports.json").status_code,
+    "listing": client.get("/oncall-sync/reports.json").json(),
+    "report": client.get("/oncall-sync/runs/opsgenie_sync/manual__1").text,
+    "views": client.get("/api/v2/plugins", headers=bearer).json()["plugins"][0]["external_views"],
+}
+print("RESULT=" + json.dumps(result))
+"""
+
+
+@pytest.mark.slow
+def test_the_airflow_api_server_mounts_the_page_behind_its_login(
+    tmp_path: Path, staging: Path
+) -> None:
+    """In Airflow's own API app: anonymous callers get 401, a logged-in UI session the report."""
+    _write_report(
+        staging, "opsgenie_sync", "manual__1", {"summary": {"create": 2}}, html="<p>r</p>"
+    )
+    home = tmp_path / "airflow_home"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGIN_FILE.parent),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "a-test-only-signing-key",
+        "ONCALL_SYNC_STAGING": str(staging),
+    }
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_AIRFLOW], env=env, capture_output=True, text=True, timeout=300
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT=")]
+    assert lines, done.stderr[-2000:]
+    result = json.loads(lines[0].removeprefix("RESULT="))
+    assert result["anonymous"] == 401
+    assert [r["run_id"] for r in result["listing"]] == ["manual__1"]
+    assert result["report"] == "<p>r</p>"
+    assert {view["destination"] for view in result["views"]} == {"nav", "dag_run"}
