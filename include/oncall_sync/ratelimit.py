@@ -114,8 +114,8 @@ class RateLimiter:
         self,
         limits: Mapping[str, DomainLimits] | None = None,
         *,
-        safety: float = 0.97,
-        burst_share: float = 0.04,
+        safety: float = 0.99,
+        burst_share: float = 0.02,
     ) -> None:
         self.safety = safety
         self.burst_share = burst_share

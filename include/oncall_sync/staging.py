@@ -72,7 +72,13 @@ class Staging:
         return posixpath.join(base.rstrip("/"), *parts)
 
     def write_json(self, uri: str, payload: Any) -> str:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return self.write_text(uri, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    def read_json(self, uri: str) -> Any:
+        return json.loads(self.read_text(uri))
+
+    def write_text(self, uri: str, text: str) -> str:
+        """Write a UTF-8 text file (atomic and owner-only when local); returns `uri`."""
         if _is_remote(uri):
             fs, path = fsspec.core.url_to_fs(uri)
             fs.makedirs(posixpath.dirname(path), exist_ok=True)
@@ -82,13 +88,12 @@ class Staging:
         _write_local_atomic(Path(_local_path(uri)), text)
         return uri
 
-    def read_json(self, uri: str) -> Any:
+    def read_text(self, uri: str) -> str:
         if _is_remote(uri):
             fs, path = fsspec.core.url_to_fs(uri)
             with fs.open(path, "r", encoding="utf-8") as handle:
-                return json.load(handle)
-        with open(_local_path(uri), encoding="utf-8") as handle:
-            return json.load(handle)
+                return str(handle.read())
+        return Path(_local_path(uri)).read_text(encoding="utf-8")
 
     def exists(self, uri: str) -> bool:
         if _is_remote(uri):
@@ -104,6 +109,11 @@ class Staging:
             fs, path = fsspec.core.url_to_fs(uri)
             return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
         return sorted(os.listdir(_local_path(uri)))
+
+
+def write_text(staging: Staging, uri: str, text: str) -> str:
+    """Module-level form of `Staging.write_text` (the report's HTML goes through it)."""
+    return staging.write_text(uri, text)
 
 
 def _write_local_atomic(path: Path, text: str) -> None:

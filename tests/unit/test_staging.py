@@ -97,3 +97,13 @@ def test_default_root_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ONCALL_SYNC_STAGING", "s3://bucket/prefix/")
 
     assert Staging().root == "s3://bucket/prefix"
+
+
+def test_text_files_are_written_like_json(tmp_path: Path) -> None:
+    staging = Staging(str(tmp_path))
+    target = Staging.join(staging.run_path("d", "r"), "report", "report.html")
+
+    staging.write_text(target, "<h1>Sync ü</h1>")
+
+    assert staging.read_text(target) == "<h1>Sync ü</h1>"
+    assert stat.S_IMODE(Path(target).stat().st_mode) == 0o600
