@@ -123,12 +123,19 @@ def _case_insensitive_index() -> dict[str, tuple[str, ...]]:
     return {key: tuple(sorted(names)) for key, names in index.items()}
 
 
+class _PackagedZone(ZoneInfo):
+    """A ZoneInfo read from the tzdata package: the OS zone files (often an older tzdata) play no
+    part. Pickles by name, which a zone read from a stream otherwise cannot."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return tzinfo_for, (str(self.key),)
+
+
 @cache
 def _zoneinfo(name: str) -> ZoneInfo:
-    """A ZoneInfo read from the tzdata package, so the OS zone files play no part."""
     path = resources.files("tzdata").joinpath("zoneinfo", *name.split("/"))
     with path.open("rb") as stream:
-        return ZoneInfo.from_file(stream, key=name)
+        return _PackagedZone.from_file(stream, key=name)
 
 
 # --- offsets ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Zone ids as OpsGenie (Java) accepts them, resolved to canonical IANA zones."""
 
+import pickle
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -262,3 +263,22 @@ def test_ordinary_local_time_converts_plainly() -> None:
     assert local_to_utc(datetime(2026, 7, 1, 9), fixed) == datetime(
         2026, 7, 1, 9, tzinfo=UTC
     ) - timedelta(hours=5, minutes=30)
+
+
+def test_zones_come_from_the_tzdata_package_not_the_os() -> None:
+    # tzdata 2026: British Columbia keeps UTC-7 from November 2026; an older OS tzdata
+    # (this machine's is 2025b) still says UTC-8 there.
+    winter = datetime(2026, 12, 1, 20, tzinfo=UTC)
+    assert offset_hours("America/Vancouver", winter) == -7
+
+
+def test_a_zone_pickles_by_name() -> None:
+    zone = tzinfo_for("Europe/Berlin")
+    restored = pickle.loads(pickle.dumps(datetime(2026, 7, 1, 9, tzinfo=zone)))
+    assert restored.tzinfo is zone
+    assert restored.utcoffset() == timedelta(hours=2)
+
+
+def test_a_zero_custom_offset_is_gmt() -> None:
+    resolution = resolve_zone("GMT+00:00")
+    assert (resolution.canonical, resolution.kind) == ("Etc/GMT", "custom_offset")
