@@ -227,6 +227,9 @@ class EmulatorApp(Starlette):
         }
         self.users_sorted = {name: sorted(a.users, key=key) for name, key in text_key.items()}
         self.users_sorted["insertedAt"] = list(a.users)
+        # Users pages are the hottest list: serialise each user once, join per page (keyed by
+        # object, not by id, so an account with repeated ids still pages what it holds).
+        self.user_json = {id(u): _dumps(u) for u in a.users}
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -481,7 +484,8 @@ class EmulatorApp(Starlette):
         paging["first"] = link(0)
         paging["last"] = link(((total - 1) // limit) * limit if total else 0)
         headers = {f"X-Paging-{k.capitalize()}": v for k, v in paging.items()}
-        return Reply(page, extra={"totalCount": total, "paging": paging}, headers=headers)
+        raw = "[" + ",".join(self.user_json.get(id(u)) or _dumps(u) for u in page) + "]"
+        return Reply(raw_data=raw, extra={"totalCount": total, "paging": paging}, headers=headers)
 
     def _user(self, call: Call) -> Payload:
         ident = call.params[0]

@@ -6,6 +6,7 @@ repeats, odd users) on its first entities; the rest is seeded random fill. Same 
 
 from __future__ import annotations
 
+import copy
 import random
 import unicodedata
 import uuid
@@ -550,3 +551,54 @@ def generate_account(
     builder.schedules_and_escalations()
     builder.services()
     return builder.account
+
+
+def with_bad_records(account: Account) -> Account:
+    """A copy of `account` with records a careful sync must quarantine, one of each kind.
+
+    Kinds: a username equal to another but for case, a username that is not an email, a phone
+    contact that is not a number, a rotation participant and an escalation recipient that point
+    nowhere, a schedule zone that does not exist, an override that ends before it starts.
+    The original account is left untouched.
+    """
+    bad = copy.deepcopy(account)
+    rng = random.Random(len(bad.users))
+
+    def new_id() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    twin = {**bad.users[0], "id": new_id(), "username": bad.users[0]["username"].upper()}
+    not_email = {**bad.users[-1], "id": new_id(), "username": "not-an-email"}
+    bad.users += [twin, not_email]
+    bad.contacts[twin["id"]] = []
+    bad.contacts[not_email["id"]] = [
+        {
+            "id": new_id(),
+            "method": "sms",
+            "to": "call me maybe",
+            "status": {"enabled": True, "disabledReason": ""},
+            "applyOrder": 0,
+        }
+    ]
+    schedule = bad.schedules[-1]
+    schedule["timezone"] = "Mars/Olympus_Mons"
+    schedule["rotations"][0]["participants"].append(
+        {"type": "user", "id": new_id(), "username": "gone@example.com"}
+    )
+    bad.escalations[-1]["rules"].append(
+        _rule(
+            "if-not-acked", "default", 90, {"id": new_id(), "name": "Deleted", "type": "schedule"}
+        )
+    )
+    parent = {"id": schedule["id"], "name": schedule["name"], "enabled": schedule["enabled"]}
+    bad.overrides.setdefault(schedule["id"], []).append(
+        {
+            "_parent": parent,
+            "alias": "backwards",
+            "user": {"type": "none"},
+            "startDate": "2026-11-02T10:00:00Z",
+            "endDate": "2026-11-02T08:00:00Z",
+            "rotations": [],
+        }
+    )
+    return bad

@@ -238,6 +238,8 @@ def apply_overrides(
         if scope and rotation_id not in scope:
             continue
         o_start, o_end = parse_instant(override["startDate"]), parse_instant(override["endDate"])
+        if o_end <= o_start:
+            continue  # an override that ends before it starts covers nothing
         who = override.get("user") or NOBODY
         replaced: list[Period] = []
         for p in periods:

@@ -17,7 +17,7 @@ from oncall_sync.emulator.app import (
     EmulatorConfig,
     create_app,
 )
-from oncall_sync.emulator.generator import Account, generate_account
+from oncall_sync.emulator.generator import Account, generate_account, with_bad_records
 from oncall_sync.emulator.ratelimit import RateLimit, RateLimiter
 
 with warnings.catch_warnings():  # starlette would rather we used httpx2; httpx is what we ship
@@ -353,3 +353,18 @@ def test_request_limits_report_the_configured_limits(account: Account) -> None:
             }
         ]
     }
+
+
+def test_bad_records_are_served_as_they_are(account: Account) -> None:
+    bad = with_bad_records(account)
+    client = client_for(bad)
+    assert client.get("/v2/users").json()["totalCount"] == len(bad.users)
+    schedule = bad.schedules[-1]
+    served = client.get(f"/v2/schedules/{schedule['id']}").json()["data"]
+    assert served["timezone"] == "Mars/Olympus_Mons"
+    timeline = client.get(
+        f"/v2/schedules/{schedule['id']}/timeline", params={"date": "2026-11-02T00:00:00Z"}
+    )
+    assert timeline.status_code == 200
+    on_calls = client.get("/v2/schedules/on-calls", params={"date": "2026-11-02T09:00:00Z"})
+    assert len(on_calls.json()["data"]) == len(bad.schedules)

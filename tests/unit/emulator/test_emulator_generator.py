@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oncall_sync.emulator.generator import Account, generate_account
+from oncall_sync.emulator.generator import Account, generate_account, with_bad_records
 
 SIZES = ["tiny", "demo"]
 
@@ -201,3 +201,22 @@ def test_names_carry_unicode_and_html(account: Account) -> None:
     assert "<b>Ops</b> & Ünïcode" in names
     assert any(not n.isascii() for n in names)
     assert any("<" in s["name"] for s in account.services)
+
+
+def test_bad_records_are_added_to_a_copy() -> None:
+    good = generate_account("tiny")
+    bad = with_bad_records(good)
+    assert len(good.users) == 12 and len(bad.users) == 14
+    emails = [u["username"].casefold() for u in bad.users]
+    assert len(emails) == len(set(emails)) + 1  # a twin differing only in case
+    assert any("@" not in u["username"] for u in bad.users)
+    assert bad.schedules[-1]["timezone"] == "Mars/Olympus_Mons"
+    user_ids = {u["id"] for u in bad.users}
+    participants = bad.schedules[-1]["rotations"][0]["participants"]
+    assert any(p["type"] == "user" and p["id"] not in user_ids for p in participants)
+    schedule_ids = {s["id"] for s in bad.schedules}
+    last_rule = bad.escalations[-1]["rules"][-1]["recipient"]
+    assert last_rule["type"] == "schedule" and last_rule["id"] not in schedule_ids
+    backwards = bad.overrides[bad.schedules[-1]["id"]][-1]
+    assert backwards["endDate"] < backwards["startDate"]
+    assert "Mars/Olympus_Mons" not in {s["timezone"] for s in good.schedules}

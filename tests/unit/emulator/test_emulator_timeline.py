@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from oncall_sync.emulator.app import TEST_API_KEY, EmulatorConfig, create_app
-from oncall_sync.emulator.generator import Account
+from oncall_sync.emulator.generator import Account, generate_account
 from oncall_sync.emulator.timeline import (
     base_periods,
     iso,
@@ -315,3 +315,18 @@ def test_timeline_starts_at_local_midnight_and_expands_base_and_overrides(
         "type": "team",
         "name": "Ops",
     }
+
+
+def test_every_generated_schedule_has_ordered_periods_inside_the_window() -> None:
+    account = generate_account("demo")
+    start, end = at("2026-10-26T00:00:00Z"), at("2026-11-09T00:00:00Z")
+    checked = 0
+    for sched in account.schedules:
+        overrides = account.overrides.get(sched["id"], [])
+        for line in schedule_timeline(sched, overrides, start, end):
+            for earlier, later in zip(line.final, line.final[1:], strict=False):
+                assert earlier.end <= later.start  # ordered, never overlapping
+            for p in line.final:
+                assert start <= p.start < p.end <= end
+                checked += 1
+    assert checked > 100
