@@ -16,11 +16,12 @@ The rules, as decided here:
   to the end of the gap; an ambiguous time is its first occurrence (fold=0).
 - Rotations add up: shifts of different rotations may overlap, and everyone in them is paged.
 - Overrides replace. An override scoped to rotations replaces those rotations' people for its
-  whole span, inside or outside their windows and turns (OpsGenie draws it as one block in the
-  rotation's row). An override for the whole schedule (no rotations named) leaves only its
-  participant on call for its span, even where no rotation had anyone; it also displaces scoped
-  overrides. Overrides that overlap in the same scope add up. Overrides naming a rotation that is
-  absent or disabled change nothing. An override to `none` leaves nobody on call.
+  whole span, inside or outside their windows, turns and start and end dates (OpsGenie draws
+  it as one block in the rotation's row). An override for the whole schedule (no rotations
+  named) leaves only its participant on call for its span, even where no rotation had anyone;
+  it also displaces scoped overrides. Overrides that overlap in the same scope add up.
+  Overrides naming a rotation that is absent or disabled change nothing. An override to `none`
+  leaves nobody on call.
 - Shifts are per turn: one shift per turn and window occurrence (adjacent window occurrences are
   joined first), never merged across a handoff, even to the same person. `merge_adjacent` joins
   them for display.

@@ -25,7 +25,7 @@ from oncall_sync.oncall import (
     rotation_shifts,
     schedule_shifts,
 )
-from oncall_sync.timezones import tzinfo_for
+from oncall_sync.timezones import UnknownTimeZone, tzinfo_for
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -237,6 +237,12 @@ def test_rotation_without_members_has_nobody() -> None:
     assert shifts_of(rot, BERLIN, local(BERLIN, 2026, 1, 5), local(BERLIN, 2026, 2, 1)) == []
 
 
+def test_schedule_with_an_unresolved_zone_is_an_error() -> None:
+    rot = rotation(TurnUnit.DAY, local(BERLIN, 2026, 1, 5, 9))
+    with pytest.raises(UnknownTimeZone, match="US/Pacific-New"):
+        on_call_at(schedule(rot, zone="US/Pacific-New"), local(BERLIN, 2026, 1, 6))
+
+
 def test_naive_query_instants_are_refused() -> None:
     rot = rotation(TurnUnit.DAY, local(BERLIN, 2026, 1, 5, 9))
     with pytest.raises(ValueError, match="aware"):
@@ -424,6 +430,18 @@ def test_override_naming_a_missing_rotation_changes_nothing() -> None:
     assert on_call_at(schedule(rot, overrides=(cover,)), local(BERLIN, 2026, 1, 6, 12)) == [BOB]
 
 
+def test_scoped_override_holds_its_span_even_before_the_rotation_starts() -> None:
+    rot = rotation(TurnUnit.DAY, local(BERLIN, 2026, 1, 5, 9))
+    cover = override(CAROL, local(BERLIN, 2026, 1, 4, 12), local(BERLIN, 2026, 1, 5, 12), "r1")
+    got = schedule_shifts(
+        schedule(rot, overrides=(cover,)), local(BERLIN, 2026, 1, 4), local(BERLIN, 2026, 1, 6)
+    )
+    assert walls(got, BERLIN) == [
+        ("Sun 01-04 12:00", "Mon 01-05 12:00", "carol"),
+        ("Mon 01-05 12:00", "Tue 01-06 00:00", "alice"),
+    ]
+
+
 def test_override_is_clipped_to_the_query() -> None:
     rot = rotation(TurnUnit.DAY, local(BERLIN, 2026, 1, 5, 9))
     cover = override(CAROL, local(BERLIN, 2026, 1, 1), local(BERLIN, 2026, 2, 1))
@@ -532,19 +550,27 @@ def test_hourly_turns_step_in_elapsed_hours_across_fall_back() -> None:
     ]
 
 
-def test_window_0100_0300_on_the_spring_day_lasts_one_hour_in_berlin() -> None:
-    rot = rotation(TurnUnit.WEEK, local(BERLIN, 2026, 3, 23, 9), windows=(daily(time(1), time(3)),))
-    got = shifts_of(rot, BERLIN, local(BERLIN, 2026, 3, 28), local(BERLIN, 2026, 3, 31))
-    assert [(s.end - s.start) / timedelta(hours=1) for s in got] == [2, 1, 2]
-    assert walls(got, BERLIN)[1][:2] == ("Sun 03-29 01:00", "Sun 03-29 03:00")
-
-
-def test_window_0100_0300_on_the_autumn_day_lasts_three_hours_in_new_york() -> None:
+@pytest.mark.parametrize(
+    ("zone", "change", "hours"),
+    [(BERLIN, SPRING, 1), (BERLIN, AUTUMN, 3), (NEW_YORK, SPRING, 1), (NEW_YORK, AUTUMN, 3)],
+)
+def test_window_0100_0300_on_the_change_day_follows_the_wall_clock(
+    zone: str, change: dict[str, tuple[int, int, int]], hours: int
+) -> None:
+    day = date(*change[zone])
     rot = rotation(
-        TurnUnit.WEEK, local(NEW_YORK, 2026, 10, 26, 9), windows=(daily(time(1), time(3)),)
+        TurnUnit.WEEK,
+        at_wall(zone, day - timedelta(days=20), 9),
+        windows=(daily(time(1), time(3)),),
     )
-    got = shifts_of(rot, NEW_YORK, local(NEW_YORK, 2026, 10, 31), local(NEW_YORK, 2026, 11, 3))
-    assert [(s.end - s.start) / timedelta(hours=1) for s in got] == [2, 3, 2]
+    got = shifts_of(
+        rot, zone, at_wall(zone, day - timedelta(days=1), 0), at_wall(zone, day + timedelta(2), 0)
+    )
+    assert [(s.end - s.start) / timedelta(hours=1) for s in got] == [2, hours, 2]
+    assert [w[:2] for w in walls(got, zone)][1] == (
+        day.strftime("%a %m-%d 01:00"),
+        day.strftime("%a %m-%d 03:00"),
+    )
 
 
 def test_window_inside_the_spring_gap_is_empty_that_day() -> None:

@@ -282,3 +282,14 @@ def test_a_zone_pickles_by_name() -> None:
 def test_a_zero_custom_offset_is_gmt() -> None:
     resolution = resolve_zone("GMT+00:00")
     assert (resolution.canonical, resolution.kind) == ("Etc/GMT", "custom_offset")
+
+
+def test_blanks_and_case_together_still_resolve() -> None:
+    resolution = resolve_zone(" us/eastern")
+    assert (resolution.raw, resolution.canonical) == (" us/eastern", "America/New_York")
+    assert "blanks" in resolution.note and "ignoring case" in resolution.note
+
+
+def test_unknown_zone_with_blanks_names_the_raw_value() -> None:
+    with pytest.raises(UnknownTimeZone, match=re.escape("' Mars/Base'")):
+        resolve_zone(" Mars/Base")
