@@ -11,10 +11,13 @@ COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
 RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt \
  && pip check
 
-# The code is baked in, so the image runs without mounts; docker-compose mounts the working copy
-# over these folders. The package is found through PYTHONPATH (no pip install of the project),
-# so the mounted include/ is always the code that runs.
+# The project is installed editable, without dependencies (all pinned above): its metadata
+# registers the `opsgenie_sync` connection type with Airflow (UI form and Test button), while
+# imports resolve to /opt/airflow/include, which docker-compose mounts from the working copy.
+COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow/
 COPY --chown=airflow:0 include/ /opt/airflow/include/
+RUN pip install --no-cache-dir --no-deps -e /opt/airflow
+
 COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 ENV PYTHONPATH=/opt/airflow/include \

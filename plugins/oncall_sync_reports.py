@@ -183,12 +183,8 @@ def _confined(root: str, *segments: str) -> str:
 def read_report_html(root: str, dag_id: str, run_id: str) -> str | None:
     """The report.html of one run (dag_id and run_id as Airflow spells them), or None."""
     uri = _confined(root, _safe_segment(dag_id), _safe_segment(run_id), REPORT_DIR, REPORT_HTML)
-    fs, path = fsspec.core.url_to_fs(uri)
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "r", encoding="utf-8") as handle:
-        text: str = handle.read()
-    return text
+    staging = Staging(root)
+    return staging.read_text(uri) if staging.exists(uri) else None
 
 
 _PAGE = Environment(autoescape=True).from_string(

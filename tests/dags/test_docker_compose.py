@@ -110,6 +110,8 @@ def test_the_dockerfile_extends_airflow_3_3_2_with_the_pinned_requirements() -> 
     assert froms == [f"apache/airflow:{AIRFLOW_VERSION}-python3.11"]
     assert re.search(r"pip install --no-cache-dir -r \S*requirements\.txt", dockerfile)
     assert "COPY --chown=airflow:0 include/ /opt/airflow/include/" in dockerfile
+    # Editable and without deps: the metadata registers the connection type, the pins stay.
+    assert "pip install --no-cache-dir --no-deps -e /opt/airflow" in dockerfile
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
     assert f"apache-airflow=={AIRFLOW_VERSION}" in requirements
 
