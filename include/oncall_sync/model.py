@@ -124,7 +124,7 @@ class Person(CanonicalModel):
     email: str  # normalised (normalise_email); the match key
     email_raw: str  # as the source spells it
     display_name: str
-    time_zone: str | None = None  # canonical IANA id
+    time_zone: str | None = None  # canonical id (see Schedule.time_zone)
     time_zone_raw: str | None = None  # as the source gave it
     locale: str | None = None
     role: str | None = None
@@ -279,7 +279,7 @@ class Schedule(CanonicalModel):
     source_id: str
     name: str
     description: str = ""
-    time_zone: str  # canonical IANA id
+    time_zone: str  # canonical id: IANA, or the fixed form UTC+05:30 (timezones.tzinfo_for)
     time_zone_raw: str  # as the source gave it
     enabled: bool = True
     owner_team_source_id: str | None = None
@@ -402,12 +402,32 @@ class PlannedChange(CanonicalModel):
     store_id: int | None = None  # an existing row to update, adopt or tombstone
 
 
+class ConflictKind(StrEnum):
+    USER_NOT_FOUND = "user_not_found"
+    DUPLICATE_SCHEDULE = "duplicate_schedule"
+    TEAM_NAME_COLLISION = "team_name_collision"
+    TIMEZONE_MISMATCH = "timezone_mismatch"
+
+
+class Conflict(CanonicalModel):
+    """One of the seed's four conflicts, met on one entity, and how the plan resolved it."""
+
+    kind: ConflictKind
+    entity_type: EntityType
+    source_id: str
+    name: str = ""
+    detail: str = ""
+    resolution: str = ""
+    needs_review: bool = False
+
+
 class Plan(CanonicalModel):
     source_system: str
     source_account: str
     run_id: str
     changes: tuple[PlannedChange, ...] = ()
     invitations: tuple[Invitation, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
 
 # --- flat records: the unit of planning, hashing and storage ----------------------------------

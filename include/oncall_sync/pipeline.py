@@ -1,0 +1,344 @@
+"""The six tasks of a sync, as plain functions the DAG calls (and tests and the benchmark too).
+
+Each task reads its inputs from run-scoped staging and returns a small JSON summary (the XCom),
+so any one of them can be cleared and re-run alone and finds what it needs. Data never travels
+through XCom (DESIGN.md rule 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from oncall_sync.model import EntityType, OnCallConfig, Plan
+from oncall_sync.staging import Staging, load_snapshot
+
+log = logging.getLogger(__name__)
+
+SourceEntityType = Literal["users", "teams", "schedules", "escalations", "services"]
+SOURCE_ENTITY_TYPES = ("users", "teams", "schedules", "escalations", "services")
+
+# What each source entity type brings into the store.
+ENTITY_TYPES_OF: dict[str, tuple[EntityType, ...]] = {
+    "users": (EntityType.PERSON, EntityType.CONTACT_METHOD),
+    "teams": (EntityType.TEAM, EntityType.TEAM_MEMBER),
+    "schedules": (EntityType.SCHEDULE, EntityType.ROTATION, EntityType.OVERRIDE),
+    "escalations": (EntityType.ESCALATION_POLICY,),
+    "services": (EntityType.SERVICE,),
+}
+
+
+class SyncParams(BaseModel):
+    """The DAG params, validated once more here so that plain-Python callers get the same checks."""
+
+    entity_types: list[SourceEntityType] = Field(
+        default_factory=lambda: ["users", "teams", "schedules", "escalations", "services"]
+    )
+    teams: list[str] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    sync_contact_details: bool = True
+    conflict_strategy: Literal["preserve_local", "overwrite_source"] = "preserve_local"
+    invite_users: str | list[str] = "unmatched"
+    dry_run: bool = False
+    deletion_guard_share: float = Field(default=0.25, ge=0.0, le=1.0)
+    max_quarantine_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    snapshot_uri: str | None = None
+    connection_id: str = "opsgenie_default"
+
+    @field_validator("invite_users")
+    @classmethod
+    def _invite_users_is_known(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str) and value not in ("none", "unmatched"):
+            # A comma-separated list typed into the trigger form.
+            emails = [e.strip() for e in value.split(",") if e.strip()]
+            if not emails or any("@" not in e for e in emails):
+                raise ValueError("invite_users is 'none', 'unmatched' or a list of emails")
+            return emails
+        return value
+
+    @property
+    def store_entity_types(self) -> list[EntityType]:
+        return [kind for source in self.entity_types for kind in ENTITY_TYPES_OF[source]]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where one DAG run keeps its files, and what it was asked to do."""
+
+    dag_id: str
+    run_id: str
+    params: SyncParams
+    staging: Staging
+
+    @property
+    def run_dir(self) -> str:
+        return self.staging.run_path(self.dag_id, self.run_id)
+
+    def path(self, *parts: str) -> str:
+        return Staging.join(self.run_dir, *parts)
+
+    @property
+    def sync_run_id(self) -> str:
+        return f"{self.dag_id}/{self.run_id}"
+
+
+def _progress(message: str) -> None:
+    log.info("%s", message)
+
+
+# --- extract -------------------------------------------------------------------------------
+
+
+def extract(ctx: RunContext, client_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Pull the account (or replay a stored snapshot) into this run's raw/ folder."""
+    from oncall_sync.staging import write_snapshot
+
+    params = ctx.params
+    if params.snapshot_uri:
+        snapshot = load_snapshot(params.snapshot_uri)
+        write_snapshot(ctx.staging, ctx.run_dir, snapshot)
+        log.info("replayed snapshot %s into %s", params.snapshot_uri, ctx.path("raw"))
+        manifest = {**snapshot.manifest, "replayed_from": params.snapshot_uri}
+    else:
+        from oncall_sync.connectors.opsgenie.extract import extract_to_staging
+
+        if client_factory is None:
+            from oncall_sync.connectors.opsgenie.hook import OpsGenieHook
+
+            hook = OpsGenieHook(params.connection_id)
+            client_factory = hook.get_client
+        manifest = extract_to_staging(
+            client_factory,
+            ctx.staging,
+            ctx.run_dir,
+            entity_types=set(params.entity_types),
+            sync_contact_details=params.sync_contact_details,
+            progress=_progress,
+        )
+    return {
+        "snapshot_uri": ctx.path("raw"),
+        "source_account": manifest.get("source_account"),
+        "region": manifest.get("region"),
+        "counts": manifest.get("counts", {}),
+        "skipped": manifest.get("skipped", {}),
+        "out_of_reach": {k: len(v) for k, v in manifest.get("out_of_reach", {}).items()},
+        "requests": manifest.get("requests", {}).get("total"),
+        "retries": manifest.get("retries"),
+        "throttled_429": manifest.get("throttled_429"),
+        "duration_seconds": manifest.get("duration_seconds"),
+        "replayed_from": manifest.get("replayed_from"),
+    }
+
+
+def raw_of(ctx: RunContext) -> dict[str, Any]:
+    """The run's snapshot as the mapping validate and transform read: absent types left out."""
+    snapshot = load_snapshot(ctx.path("raw"))
+    raw: dict[str, Any] = {"manifest": snapshot.manifest}
+    for name in snapshot.manifest.get("entity_types", []):
+        value = getattr(snapshot, name, None)
+        if value is not None:
+            raw[name] = value
+    raw["failed"] = [item.model_dump(mode="json") for item in snapshot.failed]
+    return raw
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+def validate(ctx: RunContext) -> dict[str, Any]:
+    """Great Expectations over the raw snapshot; failing records go to quarantine."""
+    from oncall_sync.quality import check_threshold, validate_snapshot
+
+    report = validate_snapshot(raw_of(ctx), max_quarantine_share=ctx.params.max_quarantine_share)
+    ctx.staging.write_json(
+        ctx.path("quality", "quarantine.json"),
+        [item.model_dump(mode="json") for item in report.quarantine],
+    )
+    ctx.staging.write_json(ctx.path("quality", "gx_results.json"), report.gx_results)
+    ctx.staging.write_json(
+        ctx.path("quality", "timezone_conversions.json"), report.timezone_conversions
+    )
+    check_threshold(report, ctx.params.max_quarantine_share)
+    return {
+        **report.summary,
+        "quarantined": len(report.quarantine),
+        "timezone_conversions": len(report.timezone_conversions),
+        "gx_results_uri": ctx.path("quality", "gx_results.json"),
+    }
+
+
+# --- transform -----------------------------------------------------------------------------
+
+
+def transform(ctx: RunContext) -> dict[str, Any]:
+    """Raw snapshot minus quarantine into the canonical model, with fidelity notes."""
+    from oncall_sync.connectors.opsgenie.mapping import map_snapshot
+    from oncall_sync.quality import QuarantineItem
+
+    quarantine = [
+        QuarantineItem.model_validate(item)
+        for item in ctx.staging.read_json(ctx.path("quality", "quarantine.json"))
+    ]
+    raw = raw_of(ctx)
+    result = map_snapshot(raw, quarantine=quarantine)
+    ctx.staging.write_json(
+        ctx.path("canonical", "config.json"), result.config.model_dump(mode="json")
+    )
+    ctx.staging.write_json(ctx.path("canonical", "failed.json"), list(result.failed))
+    fidelity: dict[str, int] = {}
+    for note in result.config.notes:
+        fidelity[note.fidelity.value] = fidelity.get(note.fidelity.value, 0) + 1
+    return {
+        "counts": result.counts,
+        "failed": len(result.failed),
+        "fidelity_notes": fidelity,
+        "config_uri": ctx.path("canonical", "config.json"),
+    }
+
+
+def load_config(ctx: RunContext) -> OnCallConfig:
+    return OnCallConfig.model_validate(ctx.staging.read_json(ctx.path("canonical", "config.json")))
+
+
+# --- conflict_resolve ----------------------------------------------------------------------
+
+
+def _store_engine() -> Any:
+    from oncall_sync.store.config import make_engine, store_url
+
+    return make_engine(store_url())
+
+
+def _ensure_migrated(engine: Any) -> None:
+    from oncall_sync.store.migrate import is_behind, migrate
+
+    if is_behind(engine):
+        log.info("the store's schema is behind: migrating it first")
+        migrate(engine)
+
+
+def store_view(engine: Any, config: OnCallConfig) -> Any:
+    """Read the part of the store a plan depends on, in a handful of queries."""
+    from oncall_sync.resolve import StoreRef, StoreView
+    from oncall_sync.store.repo import find_by_name, find_people_by_email, read_state
+
+    with engine.connect() as conn:
+        state = read_state(conn, config.source_system, config.source_account)
+        people = find_people_by_email(conn, [p.email for p in config.people])
+        names = {
+            EntityType.TEAM: find_by_name(conn, EntityType.TEAM, [t.name for t in config.teams]),
+            EntityType.SCHEDULE: find_by_name(
+                conn, EntityType.SCHEDULE, [s.name for s in config.schedules]
+            ),
+        }
+
+    def ref(row: Any) -> StoreRef:
+        return StoreRef(
+            store_id=row.store_id,
+            source_system=row.source_system,
+            source_account=row.source_account,
+            source_id=row.source_id,
+        )
+
+    return StoreView(
+        records=state.records,
+        people_by_email={email: ref(row) for email, row in people.items()},
+        names={
+            kind: {name: [ref(r) for r in rows] for name, rows in by_name.items()}
+            for kind, by_name in names.items()
+        },
+    )
+
+
+def conflict_resolve(ctx: RunContext) -> dict[str, Any]:
+    """Compare with the store and write the plan; the deletion guard may stop the run here."""
+    from oncall_sync.resolve import SyncOptions, plan_changes, plan_summary
+
+    config = load_config(ctx)
+    engine = _store_engine()
+    _ensure_migrated(engine)
+    options = SyncOptions(
+        conflict_strategy=ctx.params.conflict_strategy,
+        invite_users=ctx.params.invite_users,
+        deletion_guard_share=ctx.params.deletion_guard_share,
+        entity_types=ctx.params.store_entity_types,
+        teams=ctx.params.teams,
+        services=ctx.params.services,
+        sync_contact_details=ctx.params.sync_contact_details,
+    )
+    plan = plan_changes(config, store_view(engine, config), options, run_id=ctx.sync_run_id)
+    ctx.staging.write_json(ctx.path("plan", "plan.json"), plan.model_dump(mode="json"))
+    summary = plan_summary(plan)
+    log.info("plan: %s", summary)
+    return {**summary, "plan_uri": ctx.path("plan", "plan.json")}
+
+
+def load_plan(ctx: RunContext) -> Plan:
+    return Plan.model_validate(ctx.staging.read_json(ctx.path("plan", "plan.json")))
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+def load(ctx: RunContext) -> dict[str, Any]:
+    """Apply the plan in one transaction; on dry_run, write nothing."""
+    plan = load_plan(ctx)
+    if ctx.params.dry_run:
+        log.info("dry_run: the plan was not applied; the report shows what would happen")
+        return {"dry_run": True, "rows_written": {}, "total_rows_written": 0}
+    from oncall_sync.store.repo import apply_plan
+
+    engine = _store_engine()
+    _ensure_migrated(engine)
+    written = apply_plan(engine, plan)
+    total = sum(written.values())
+    log.info("load wrote %d rows: %s", total, written)
+    return {"dry_run": False, "rows_written": written, "total_rows_written": total}
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def report(
+    ctx: RunContext, summaries: Mapping[str, Any], started_at: datetime | None = None
+) -> dict[str, Any]:
+    """Gather the task summaries and the plan into report.json and report.html."""
+    from oncall_sync.report import build_report, render_html
+
+    plan = load_plan(ctx)
+    quarantine = ctx.staging.read_json(ctx.path("quality", "quarantine.json"))
+    config = load_config(ctx)
+    failed = ctx.staging.read_json(ctx.path("canonical", "failed.json"))
+    raw_failed = raw_of(ctx).get("failed", [])
+    finished = datetime.now(UTC)
+    document = build_report(
+        ctx=ctx,
+        summaries=summaries,
+        plan=plan,
+        quarantine=quarantine,
+        notes=config.notes,
+        failed=[*raw_failed, *failed],
+        started_at=started_at,
+        finished_at=finished,
+    )
+    json_uri = ctx.path("report", "report.json")
+    html_uri = ctx.path("report", "report.html")
+    ctx.staging.write_json(json_uri, document)
+    _write_text(ctx.staging, html_uri, render_html(document))
+    if not ctx.params.dry_run:
+        from oncall_sync.store.repo import record_sync_run
+
+        record_sync_run(_store_engine(), document["sync_run"])
+    log.info("sync report: %s", html_uri)
+    return {**document["summary"], "report_html": html_uri, "report_json": json_uri}
+
+
+def _write_text(staging: Staging, uri: str, text: str) -> None:
+    from oncall_sync.staging import write_text
+
+    write_text(staging, uri, text)
