@@ -8,9 +8,12 @@ compares the two. The semantics, as the emulator implements them (docs/emulator.
 - a rotation is active only in [startDate, endDate) and, if it has a time restriction, only inside
   its windows (in the schedule's zone); the turn clock keeps running outside the windows;
 - all rotations of a schedule add up: everyone on call in any rotation is on call;
-- an override replaces whoever its rotations (all of them when it names none) have on call during
-  its span; a later override wins over an earlier one; user type `none` leaves the slot empty;
-- a disabled schedule has nobody on call.
+- an override scoped to rotations replaces their people for its whole span, inside or outside
+  their windows and dates; an override naming no rotation leaves only its participant on call for
+  its span (even where nobody was) and displaces scoped ones; overlapping overrides add up; user
+  type `none` leaves the slot empty; disabled rotations and schedules have nobody on call;
+- periods are per turn: a handoff ends a period even when the same person takes the next turn.
+These match the rules `oncall_sync.oncall` documents; the code is separate so each checks the other.
 """
 
 from __future__ import annotations
@@ -214,45 +217,82 @@ def base_periods(rotation: Payload, zone: tzinfo, start: datetime, end: datetime
         i = w
         while i < len(windows) and windows[i][0] < turn.end:
             a, b = max(windows[i][0], turn.start, lo), min(windows[i][1], turn.end, hi)
-            if a < b:
-                _append(periods, Period(a, b, turn.who))
+            if a < b:  # windows are merged, so pieces of one turn never touch
+                periods.append(Period(a, b, turn.who))
             i += 1
     return periods
 
 
-def _append(periods: list[Period], period: Period) -> None:
-    """Append, joining a period onto the previous one when the same person simply continues."""
-    last = periods[-1] if periods else None
-    if last and last.end == period.start and last.who == period.who and last.kind == period.kind:
-        periods[-1] = Period(last.start, period.end, last.who, last.kind)
-    else:
-        periods.append(period)
+@dataclass(frozen=True)
+class OverrideSpan:
+    """An override as the computation needs it: when, who, and which rotations (empty: all)."""
+
+    start: datetime
+    end: datetime
+    who: Payload
+    rotation_ids: frozenset[str]
+
+    @property
+    def whole_schedule(self) -> bool:
+        return not self.rotation_ids
+
+
+def override_spans(overrides: Sequence[Payload]) -> list[OverrideSpan]:
+    """The overrides that cover any time (one ending before it starts covers nothing)."""
+    spans = []
+    for o in overrides:
+        start, end = parse_instant(o["startDate"]), parse_instant(o["endDate"])
+        if start < end:
+            ids = frozenset(r.get("id", "") for r in o.get("rotations") or [])
+            spans.append(OverrideSpan(start, end, o.get("user") or NOBODY, ids))
+    return spans
+
+
+def _cut(periods: Sequence[Period], holes: Sequence[Span]) -> list[Period]:
+    """`periods` without the parts inside any of `holes`."""
+    result = list(periods)
+    for h_start, h_end in holes:
+        kept: list[Period] = []
+        for p in result:
+            if p.end <= h_start or p.start >= h_end:
+                kept.append(p)
+                continue
+            if p.start < h_start:
+                kept.append(Period(p.start, h_start, p.who, p.kind))
+            if p.end > h_end:
+                kept.append(Period(h_end, p.end, p.who, p.kind))
+        result = kept
+    return result
 
 
 def apply_overrides(
-    rotation_id: str, periods: list[Period], overrides: Sequence[Payload]
+    rotation_id: str,
+    periods: list[Period],
+    spans: Sequence[OverrideSpan],
+    start: datetime,
+    end: datetime,
 ) -> list[Period]:
-    """Replace the person in `periods` wherever an override covering this rotation applies."""
-    for override in overrides:
-        scope = {r.get("id") for r in override.get("rotations") or []}
-        if scope and rotation_id not in scope:
-            continue
-        o_start, o_end = parse_instant(override["startDate"]), parse_instant(override["endDate"])
-        if o_end <= o_start:
-            continue  # an override that ends before it starts covers nothing
-        who = override.get("user") or NOBODY
-        replaced: list[Period] = []
-        for p in periods:
-            if p.end <= o_start or p.start >= o_end:
-                _append(replaced, p)
-                continue
-            if p.start < o_start:
-                _append(replaced, Period(p.start, o_start, p.who, p.kind))
-            _append(replaced, Period(max(p.start, o_start), min(p.end, o_end), who, "override"))
-            if p.end > o_end:
-                _append(replaced, Period(o_end, p.end, p.who, p.kind))
-        periods = replaced
-    return periods
+    """A rotation's row once overrides apply, clipped to [start, end).
+
+    An override scoped to this rotation replaces its people for the whole span, inside or outside
+    its windows and dates (OpsGenie draws it as one block in the rotation's row). A whole-schedule
+    override does the same in every row and displaces scoped overrides too. Overlapping overrides
+    add up."""
+    whole = [o for o in spans if o.whole_schedule]
+    scoped = [o for o in spans if rotation_id in o.rotation_ids]
+    holes = [(o.start, o.end) for o in [*whole, *scoped]]
+    pieces = _cut(periods, holes)
+    for o in scoped:
+        pieces += _cut(
+            [Period(o.start, o.end, o.who, "override")], [(w.start, w.end) for w in whole]
+        )
+    pieces += [Period(o.start, o.end, o.who, "override") for o in whole]
+    clipped = [
+        Period(max(p.start, start), min(p.end, end), p.who, p.kind)
+        for p in pieces
+        if p.end > start and p.start < end
+    ]
+    return sorted(clipped, key=lambda p: (p.start, p.kind))
 
 
 # -- schedules ---------------------------------------------------------------------------------
@@ -268,33 +308,44 @@ class RotationTimeline:
 def schedule_timeline(
     schedule: Payload, overrides: Sequence[Payload], start: datetime, end: datetime
 ) -> list[RotationTimeline]:
-    """Base and final (overridden) periods of every rotation of the schedule in [start, end)."""
+    """Base and final (overridden) periods of every enabled rotation in [start, end)."""
     zone = resolve_zone(schedule.get("timezone") or "UTC")
+    spans = override_spans(overrides)
     result = []
     for rotation in schedule.get("rotations") or []:
+        if rotation.get("enabled", True) is False:
+            continue  # a disabled rotation is off, and overrides naming it change nothing
         base = base_periods(rotation, zone, start, end)
-        final = apply_overrides(rotation.get("id", ""), base, overrides)
+        final = apply_overrides(rotation.get("id", ""), base, spans, start, end)
         result.append(RotationTimeline(rotation, base, final))
     return result
 
 
 def on_call_at(schedule: Payload, overrides: Sequence[Payload], moment: datetime) -> list[Payload]:
-    """The participants the schedule has on call at `moment`, rotations in order, no repeats."""
+    """The participants the schedule has on call at `moment`, rotations in order, no repeats.
+
+    A whole-schedule override leaves only its people on call, even where no rotation had anyone."""
     if not schedule.get("enabled", True):
         return []
+    spans = [o for o in override_spans(overrides) if o.start <= moment < o.end]
+    whole = [o.who for o in spans if o.whole_schedule]
+    if whole:
+        return _distinct(whole)
+    found: list[Payload] = []
+    for line in schedule_timeline(schedule, overrides, moment, moment + timedelta(seconds=1)):
+        found += [p.who for p in line.final if p.start <= moment < p.end]
+    return _distinct(found)
+
+
+def _distinct(people: Sequence[Payload]) -> list[Payload]:
+    """Real people only (no `none`), each once, first appearance first."""
     found: list[Payload] = []
     seen: set[tuple[str, str]] = set()
-    for line in schedule_timeline(schedule, overrides, moment, moment + timedelta(seconds=1)):
-        for period in line.final:
-            who = period.who
-            key = (who.get("type", "none"), who.get("id") or who.get("username") or "")
-            if (
-                period.start <= moment < period.end
-                and who.get("type") != "none"
-                and key not in seen
-            ):
-                seen.add(key)
-                found.append(who)
+    for who in people:
+        key = (who.get("type", "none"), who.get("id") or who.get("username") or "")
+        if who.get("type", "none") != "none" and key not in seen:
+            seen.add(key)
+            found.append(who)
     return found
 
 

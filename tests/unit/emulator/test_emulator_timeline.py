@@ -115,10 +115,14 @@ def test_weekly_rotation_hands_over_every_seven_days() -> None:
     assert on_call_ids(schedule(weekly), "2026-03-17T12:00:00Z") == ["u-ann"]
 
 
-def test_single_participant_periods_join_up() -> None:
+def test_a_handoff_ends_a_period_even_to_the_same_person() -> None:
     solo = rotation(participants=[ANN])
-    periods = base_periods(solo, NEW_YORK, at("2026-03-03T00:00:00Z"), at("2026-03-06T00:00:00Z"))
-    assert who(periods) == [("2026-03-03T00:00:00Z", "2026-03-06T00:00:00Z", "u-ann")]
+    periods = base_periods(solo, NEW_YORK, at("2026-03-03T00:00:00Z"), at("2026-03-05T00:00:00Z"))
+    assert who(periods) == [
+        ("2026-03-03T00:00:00Z", "2026-03-03T14:00:00Z", "u-ann"),
+        ("2026-03-03T14:00:00Z", "2026-03-04T14:00:00Z", "u-ann"),
+        ("2026-03-04T14:00:00Z", "2026-03-05T00:00:00Z", "u-ann"),
+    ]
 
 
 def test_time_of_day_window_wrapping_midnight_is_kept() -> None:
@@ -130,9 +134,10 @@ def test_time_of_day_window_wrapping_midnight_is_kept() -> None:
         },
     )
     periods = base_periods(night, NEW_YORK, at("2026-03-03T05:00:00Z"), at("2026-03-04T05:00:00Z"))
-    # 00:00-11:00 and 19:00-24:00 New York (EST, UTC-5)
+    # 00:00-11:00 and 19:00-24:00 New York (EST, UTC-5), split by the 09:00 handoff
     assert who(periods) == [
-        ("2026-03-03T05:00:00Z", "2026-03-03T16:00:00Z", "u-ann"),
+        ("2026-03-03T05:00:00Z", "2026-03-03T14:00:00Z", "u-ann"),
+        ("2026-03-03T14:00:00Z", "2026-03-03T16:00:00Z", "u-ann"),
         ("2026-03-04T00:00:00Z", "2026-03-04T05:00:00Z", "u-ann"),
     ]
 
@@ -160,7 +165,9 @@ def test_weekday_window_wrapping_the_week_is_kept() -> None:
     )
     assert who(periods) == [
         ("2026-03-02T14:00:00Z", "2026-03-02T15:00:00Z", "u-cid"),  # the rotation starts Mon 09:00
-        ("2026-03-06T23:00:00Z", "2026-03-09T14:00:00Z", "u-cid"),  # Fri 18:00 EST - Mon 10:00 EDT
+        # Fri 18:00 EST - Mon 10:00 EDT, split by the Mon 09:00 handoff (to the same person)
+        ("2026-03-06T23:00:00Z", "2026-03-09T13:00:00Z", "u-cid"),
+        ("2026-03-09T13:00:00Z", "2026-03-09T14:00:00Z", "u-cid"),
         ("2026-03-13T22:00:00Z", "2026-03-16T00:00:00Z", "u-cid"),
     ]
     assert on_call_ids(schedule(weekend), "2026-03-11T12:00:00Z") == []
@@ -230,6 +237,56 @@ def test_override_periods_are_marked_in_the_final_timeline() -> None:
         ("2026-03-02T17:00:00Z", "default", "u-ann"),
     ]
     assert len(line.base) == 1
+
+
+BUSINESS_HOURS = {
+    "type": "time-of-day",
+    "restriction": {"startHour": 9, "startMin": 0, "endHour": 17, "endMin": 0},
+}
+
+
+def test_scoped_override_holds_its_whole_span_even_outside_the_window() -> None:
+    sched = schedule(rotation(timeRestriction=BUSINESS_HOURS))
+    o = override(CID, "2026-03-03T01:00:00Z", "2026-03-03T03:00:00Z", rotations=["r1"])
+    assert on_call_ids(sched, "2026-03-03T02:00:00Z") == []
+    assert on_call_ids(sched, "2026-03-03T02:00:00Z", [o]) == ["u-cid"]
+
+
+def test_whole_schedule_override_puts_its_person_on_call_where_nobody_was() -> None:
+    sched = schedule(rotation(startDate="2026-05-01T13:00:00Z"))
+    o = override(CID, "2026-03-03T01:00:00Z", "2026-03-03T03:00:00Z")
+    assert on_call_ids(sched, "2026-03-03T02:00:00Z", [o]) == ["u-cid"]
+
+
+def test_whole_schedule_override_displaces_scoped_ones() -> None:
+    sched = schedule(rotation())
+    scoped = override(BOB, "2026-03-03T01:00:00Z", "2026-03-03T05:00:00Z", rotations=["r1"])
+    whole = override(CID, "2026-03-03T02:00:00Z", "2026-03-03T03:00:00Z")
+    assert on_call_ids(sched, "2026-03-03T02:30:00Z", [scoped, whole]) == ["u-cid"]
+    assert on_call_ids(sched, "2026-03-03T04:00:00Z", [scoped, whole]) == ["u-bob"]
+    [line] = schedule_timeline(
+        sched, [scoped, whole], at("2026-03-03T00:00:00Z"), at("2026-03-03T06:00:00Z")
+    )
+    assert [(iso(p.start), iso(p.end), p.kind, p.who["id"]) for p in line.final] == [
+        ("2026-03-03T00:00:00Z", "2026-03-03T01:00:00Z", "default", "u-ann"),
+        ("2026-03-03T01:00:00Z", "2026-03-03T02:00:00Z", "override", "u-bob"),
+        ("2026-03-03T02:00:00Z", "2026-03-03T03:00:00Z", "override", "u-cid"),
+        ("2026-03-03T03:00:00Z", "2026-03-03T05:00:00Z", "override", "u-bob"),
+        ("2026-03-03T05:00:00Z", "2026-03-03T06:00:00Z", "default", "u-ann"),
+    ]
+
+
+def test_overlapping_overrides_add_up() -> None:
+    sched = schedule(rotation())
+    first = override(BOB, "2026-03-03T01:00:00Z", "2026-03-03T05:00:00Z", rotations=["r1"])
+    second = override(CID, "2026-03-03T02:00:00Z", "2026-03-03T03:00:00Z", rotations=["r1"])
+    assert on_call_ids(sched, "2026-03-03T02:30:00Z", [first, second]) == ["u-bob", "u-cid"]
+
+
+def test_disabled_rotation_is_off_and_overrides_naming_it_change_nothing() -> None:
+    sched = schedule(rotation(enabled=False), rotation(id="r2", participants=[CID]))
+    o = override(BOB, "2026-03-03T01:00:00Z", "2026-03-03T05:00:00Z", rotations=["r1"])
+    assert on_call_ids(sched, "2026-03-03T02:00:00Z", [o]) == ["u-cid"]
 
 
 # -- the endpoints ---------------------------------------------------------------------------------
