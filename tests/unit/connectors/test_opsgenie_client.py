@@ -43,8 +43,9 @@ def client_for(fake: FakeOpsGenie, **options: Any) -> OpsGenieClient:
 
 async def read_users(client: OpsGenieClient) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = []
+    params = {"limit": 100, "offset": 0, "sort": "username", "order": "asc"}
     async with client:
-        async for page in client.pages("GET /v2/users", params={"limit": 100, "offset": 0}):
+        async for page in client.pages("GET /v2/users", params=params):
             users.extend(page.items)
     return users
 
@@ -59,6 +60,7 @@ def test_users_are_paged_by_100_until_next_is_absent(n_users: int, pages: int) -
     assert [u["id"] for u in users] == [u["id"] for u in fake.account.users]
     assert client.stats.by_endpoint["GET /v2/users"] == pages
     assert all(r.url.params["limit"] == "100" for r in fake.requests)
+    assert fake.requests[0].url.params["sort"] == "username"  # `sort`, not OAS's `sortField`
 
 
 def test_paging_follows_links_with_trailing_slash_and_upper_case_order() -> None:

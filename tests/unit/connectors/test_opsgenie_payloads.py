@@ -123,3 +123,13 @@ def test_override_needs_its_dates() -> None:
         payloads.ScheduleOverride.model_validate(
             {"alias": "a", "user": {"type": "none"}, "startDate": "2026-01-01T00:00:00Z"}
         )
+
+
+def test_user_zone_is_time_zone_with_a_capital_z_and_schedule_zone_is_lower_case() -> None:
+    user = payloads.User.model_validate({"id": "u", "username": "a@b.c", "timeZone": "PST"})
+    schedule = payloads.Schedule.model_validate({"id": "s", "name": "n", "timezone": "IST"})
+    confused = payloads.User.model_validate({"id": "u", "username": "a@b.c", "timezone": "PST"})
+
+    assert user.time_zone == "PST"
+    assert schedule.timezone == "IST"
+    assert confused.time_zone is None

@@ -369,14 +369,9 @@ class OpsGenieClient:
         path = self._path(template, None)
         query: dict[str, str | int] = dict(params or {})
         seen: set[tuple[tuple[str, str], ...]] = set()
+        offset = _offset(query)
         for _ in range(MAX_PAGES):
-            key = tuple(sorted((k, str(v)) for k, v in query.items()))
-            if key in seen:
-                raise PagingError(
-                    f"{template}: paging.next points back to a page already read ({dict(key)})",
-                    endpoint=template,
-                )
-            seen.add(key)
+            seen.add(tuple(sorted((k, str(v)) for k, v in query.items())))
             body, _ = await self._request(template, path, query)
             data = body.get("data")
             items = data if isinstance(data, list) else []
@@ -384,13 +379,24 @@ class OpsGenieClient:
             yield Page(
                 items=items,
                 total_count=total if isinstance(total, int) else None,
-                offset=int(query.get("offset", 0) or 0),
+                offset=offset or 0,
             )
             paging = body.get("paging")
             next_link = paging.get("next") if isinstance(paging, dict) else None
             if not next_link:
                 return
             path, query = self._follow(template, path, str(next_link))
+            key = tuple(sorted((k, str(v)) for k, v in query.items()))
+            next_offset = _offset(query)
+            # Paging must move forward: a link back to a read page would loop forever.
+            if key in seen or (
+                offset is not None and next_offset is not None and next_offset <= offset
+            ):
+                raise PagingError(
+                    f"{template}: paging.next points back to a page already read ({dict(key)})",
+                    endpoint=template,
+                )
+            offset = next_offset
         raise PagingError(f"{template}: more than {MAX_PAGES} pages", endpoint=template)
 
     def _follow(self, template: str, path: str, link: str) -> tuple[str, dict[str, str | int]]:
@@ -429,6 +435,13 @@ class OpsGenieClient:
             self.limiter.configure(limits)
             self.rate_limit_source = "GET /v2/request-limits/"
         return dict(self.limiter.limits)
+
+
+def _offset(query: Mapping[str, str | int]) -> int | None:
+    try:
+        return int(query["offset"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _period_seconds(header: str | None) -> float:

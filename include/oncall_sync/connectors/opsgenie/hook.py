@@ -9,13 +9,35 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk import BaseHook
-
 from oncall_sync.connectors.opsgenie.client import REGION_BASE_URLS, OpsGenieClient, RetryPolicy
 from oncall_sync.connectors.opsgenie.errors import OpsGenieError
 
 CONN_TYPE = "opsgenie_sync"
 DEFAULT_CONN_ID = "opsgenie_default"
+HOOK_NAME = "OpsGenie (oncall-sync)"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Registers the `opsgenie_sync` connection type with Airflow (entry point
+    `apache_airflow_provider` of the oncall-sync distribution), so that the UI offers it and
+    its Test button and `airflow connections test` reach OpsGenieHook.test_connection."""
+    return {
+        "package-name": "oncall-sync",
+        "name": "oncall-sync",
+        "description": "One-way sync of on-call configuration from OpsGenie.",
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": "oncall_sync.connectors.opsgenie.hook.OpsGenieHook",
+                "hook-name": HOOK_NAME,
+            }
+        ],
+    }
+
+
+# Imported after get_provider_info on purpose: the first import of airflow.sdk discovers the
+# providers, which loads this very module's get_provider_info through the entry point.
+from airflow.sdk import BaseHook  # noqa: E402
 
 
 def base_url_from_fields(host: str | None, schema: str | None, port: int | None) -> str | None:
@@ -100,7 +122,7 @@ class OpsGenieHook(BaseHook):
     conn_name_attr = "opsgenie_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
-    hook_name = "OpsGenie (oncall-sync)"
+    hook_name = HOOK_NAME
 
     def __init__(self, opsgenie_conn_id: str = DEFAULT_CONN_ID, **client_options: Any) -> None:
         super().__init__()
@@ -143,21 +165,3 @@ class OpsGenieHook(BaseHook):
             return False, str(error)
         result: tuple[bool, str] = _run(probe_account(client))
         return result
-
-
-def get_provider_info() -> dict[str, Any]:
-    """Registers the `opsgenie_sync` connection type with Airflow (entry point
-    `apache_airflow_provider` of the oncall-sync distribution), so that the UI offers it and
-    its Test button and `airflow connections test` reach OpsGenieHook.test_connection."""
-    return {
-        "package-name": "oncall-sync",
-        "name": "oncall-sync",
-        "description": "One-way sync of on-call configuration from OpsGenie.",
-        "connection-types": [
-            {
-                "connection-type": CONN_TYPE,
-                "hook-class-name": "oncall_sync.connectors.opsgenie.hook.OpsGenieHook",
-                "hook-name": OpsGenieHook.hook_name,
-            }
-        ],
-    }
