@@ -27,7 +27,7 @@ def demo_environment(emulator_url: str, api_key: str) -> dict[str, str]:
     var = PROJECT / "var"
     var.mkdir(exist_ok=True)
     connection = {
-        "conn_type": "opsgenie",
+        "conn_type": "opsgenie_sync",
         "host": emulator_url,
         "password": api_key,
         "extra": {"region": "us"},

@@ -135,8 +135,6 @@ def build_report(
     }
     sync_run = {
         "id": ctx.sync_run_id,
-        "dag_id": ctx.dag_id,
-        "run_id": ctx.run_id,
         "source_system": plan.source_system,
         "source_account": plan.source_account,
         "started_at": _iso(started_at),
