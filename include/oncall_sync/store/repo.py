@@ -415,6 +415,30 @@ def _of_account(table: Table, source_system: str, source_account: str) -> Column
     return and_(table.c.source_system == source_system, table.c.source_account == source_account)
 
 
+# Bookkeeping columns that no record is rebuilt from: not fetched (and not converted) on reads.
+_NOT_READ = frozenset(
+    {
+        "source_system",
+        "source_account",
+        "last_synced_at",
+        "last_sync_run_id",
+        "local_modified_at",
+        "created_at",
+        "updated_at",
+        "person_id",
+        "team_id",
+        "schedule_id",
+        "escalation_policy_id",
+        "owner_team_id",
+        "rotation_id",
+    }
+)
+
+
+def _read_columns(table: Table, keep: str = "") -> list[Any]:
+    return [c for c in table.c if c.name == keep or c.name not in _NOT_READ]
+
+
 def _group(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
@@ -432,7 +456,7 @@ def _read_children(
 
     def rows(child: Table, parent: Table, fk: str, order: str) -> dict[int, list[Any]]:
         query = (
-            select(child)
+            select(*_read_columns(child, keep=fk))
             .join(parent, child.c[fk] == parent.c.id)
             .where(parents(parent))
             .order_by(child.c[fk], child.c[order])
@@ -449,7 +473,7 @@ def _read_children(
     if escalation:
         children.levels = rows(s.escalation_level, s.escalation_policy, "policy_id", "ordinal")
         target_query = (
-            select(s.escalation_target)
+            select(*_read_columns(s.escalation_target))
             .join(s.escalation_level, s.escalation_target.c.level_id == s.escalation_level.c.id)
             .join(s.escalation_policy, s.escalation_level.c.policy_id == s.escalation_policy.c.id)
             .where(parents(s.escalation_policy))
@@ -467,7 +491,7 @@ def read_state(conn: Connection, source_system: str, source_account: str) -> Sto
     for kind in WRITE_ORDER:
         entity = _ENTITIES[kind]
         query = (
-            select(entity.table)
+            select(*_read_columns(entity.table))
             .where(_of_account(entity.table, source_system, source_account))
             .order_by(entity.table.c.id)
         )
@@ -632,6 +656,15 @@ class _Existing(NamedTuple):
     has_source: bool
 
 
+def _insert_many(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One statement, many rows: the driver's executemany (psycopg 3 pipelines it).
+
+    Not SQLAlchemy's multi-row VALUES pages: with pure-Python psycopg, parsing a statement of
+    thousands of placeholders costs far more than it saves (measured: 18 s against 7 s).
+    """
+    conn.execute(stmt, rows)
+
+
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Multi-row INSERT ... ON CONFLICT (natural key) DO UPDATE, sparing detached rows."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -642,7 +675,7 @@ def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         set_={c: stmt.excluded[c] for c in rows[0] if c not in keep},
         where=table.c.managed == s.MANAGED_SYNCED,
     )
-    conn.execute(stmt, rows)
+    _insert_many(conn, stmt, table, rows)
 
 
 class _Load:
@@ -665,7 +698,8 @@ class _Load:
         query = select(table.c.source_id, table.c.id, table.c.managed).where(
             _of_account(table, self.plan.source_system, self.plan.source_account)
         )
-        self.ids[kind] = {sid: _Existing(i, m, True) for sid, i, m in self.conn.execute(query)}
+        rows = self.conn.execute(query).all()
+        self.ids[kind] = {sid: _Existing(i, m, True) for sid, i, m in rows}
         return self.ids[kind]
 
     def _id_of(self, kind: EntityType, source_id: str | None) -> int | None:
@@ -783,12 +817,14 @@ class _Load:
                 row[ref[0]] = self._id_of(ref[1], row["ref_source_id"])
         source_hash = record_hash(data)
         applied = store_form(kind, data)
+        # Usually the same record (instants already in UTC): hash it once.
+        applied_hash = source_hash if applied == data else record_hash(applied)
         row |= {
             "source_system": self.plan.source_system,
             "source_account": self.plan.source_account,
             "source_id": change.source_id,
             "source_hash": source_hash,
-            "applied_hash": record_hash(applied),
+            "applied_hash": applied_hash,
             "last_synced_at": self.now,
             "last_sync_run_id": self.plan.run_id,
             "local_modified": False,
@@ -866,9 +902,8 @@ class _Load:
         # A re-run of the same load replaces its items instead of doubling them.
         self.conn.execute(delete(s.sync_run_item).where(s.sync_run_item.c.sync_run_id == run_id))
         if self.items:
-            self.conn.execute(
-                s.sync_run_item.insert(), [item | {"sync_run_id": run_id} for item in self.items]
-            )
+            rows = [item | {"sync_run_id": run_id} for item in self.items]
+            _insert_many(self.conn, s.sync_run_item.insert(), s.sync_run_item, rows)
             self.written[s.sync_run_item.name] += len(self.items)
         if self.plan.invitations:
             self._write_invitations()
@@ -961,7 +996,7 @@ def _write_children(load: _Load) -> None:
 
     def insert(table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:
-            conn.execute(table.insert(), rows)
+            _insert_many(conn, table.insert(), table, rows)
             load.written[table.name] += len(rows)
 
     clear(s.rotation_member, "rotation_id", rotations)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -39,3 +41,34 @@ def test_migrate_command_reports_the_revisions(empty_database_url: str, capsys) 
     out = capsys.readouterr().out
     assert f"empty -> {head_revision()}" in out
     assert "password" not in out.lower() or "***" in out
+
+
+def test_oncall_command_answers_from_the_store(empty_database_url: str, capsys) -> None:
+    from oncall_sync.oncall import on_call_at
+    from oncall_sync.store.repo import apply_plan
+    from tests.store_fixtures import create_plan, full_config
+
+    engine = make_engine(empty_database_url)
+    migrate(engine)
+    apply_plan(engine, create_plan(full_config()))
+    engine.dispose()
+    at = "2026-12-25T12:00:00+00:00"
+
+    assert (
+        main(["oncall", "--schedule", "SRE primary", "--at", at, "--url", empty_database_url]) == 0
+    )
+
+    out = capsys.readouterr().out
+    expected = on_call_at(full_config().schedules[0], datetime.fromisoformat(at))
+    assert expected, "the sample schedule has someone on call at that instant"
+    for participant in expected:
+        assert (
+            f"{participant.member_type}: {participant.ref_name or ''} ({participant.ref_source_id})"
+            in out
+        )
+
+
+def test_oncall_command_says_when_the_schedule_is_unknown(empty_database_url: str, capsys) -> None:
+    migrate(empty_database_url)
+    assert main(["oncall", "--schedule", "Nope", "--url", empty_database_url]) == 1
+    assert "no schedule named 'Nope'" in capsys.readouterr().err

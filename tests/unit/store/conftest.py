@@ -1,0 +1,1 @@
+"""Store unit tests: the sample account lives in tests/store_fixtures.py."""
