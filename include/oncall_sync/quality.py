@@ -64,7 +64,7 @@ from oncall_sync.connectors.opsgenie.mapping import (
     whole_number,
 )
 from oncall_sync.model import EntityType, normalise_email
-from oncall_sync.timezones import UnknownTimeZone, resolve_zone
+from oncall_sync.timezones import UnknownTimeZone, ZoneResolution, resolve_zone
 
 # GX phones home for usage statistics unless told not to; it must be set before the import.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -220,6 +220,7 @@ class _Snapshot:
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = raw
+        self.zones: dict[str, ZoneResolution | UnknownTimeZone] = {}
         self.users = [as_mapping(u) for u in as_list(raw.get("users"))]
         self.teams = [as_mapping(t) for t in as_list(raw.get("teams"))]
         self.schedules = [as_mapping(s) for s in as_list(raw.get("schedules"))]
@@ -247,6 +248,22 @@ class _Snapshot:
         )
         return text(ref.get("id")) or by_name
 
+    def zone(self, value: Any) -> str | None:
+        """The raw zone id as given, resolved once and remembered (or its UnknownTimeZone)."""
+        zone = text(value)
+        if zone is not None and zone not in self.zones:
+            try:
+                self.zones[zone] = resolve_zone(zone)
+            except UnknownTimeZone as exc:
+                self.zones[zone] = exc
+        return zone
+
+    def resolvable(self, zones: Iterable[str]) -> list[str]:
+        return sorted({z for z in zones if not isinstance(self.zones.get(z), UnknownTimeZone)})
+
+    def zone_reason(self, row: Row) -> str:
+        return str(self.zones.get(row["zone"], f"time zone {row['zone']!r} is not resolvable"))
+
     def dangling(self, kind: str, ref_id: str | None) -> str | None:
         """`kind id` when that kind was extracted and has no such id; else None (resolves, or
         cannot be checked)."""
@@ -260,33 +277,32 @@ def _placeholder(collection: str, index: int) -> str:
     return f"<{collection}[{index}] without id>"
 
 
-def _zone_rows(value: Any, zones: dict[str, Any]) -> str | None:
-    zone = text(value)
-    if zone is not None and zone not in zones:
-        try:
-            zones[zone] = resolve_zone(zone)
-        except UnknownTimeZone as exc:
-            zones[zone] = exc
-    return zone
-
-
 def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
     """Every frame with its rows and checks, and the time-zone resolutions seen (raw -> result)."""
-    _, gxe = _gx()
     snap = _Snapshot(raw)
-    zones: dict[str, Any] = {}
-    frames: list[Frame] = []
+    frames = [
+        frame
+        for build in (
+            _user_frames,
+            _contact_frames,
+            _team_frames,
+            _schedule_frames,
+            _override_frames,
+            _escalation_frames,
+            _service_frames,
+        )
+        for frame in build(snap)
+    ]
+    return frames, snap.zones
 
-    def resolvable(zone_of: Callable[[], list[str]]) -> list[str]:
-        return sorted(z for z in zone_of() if not isinstance(zones.get(z), UnknownTimeZone))
 
-    def zone_reason(row: Row) -> str:
-        return str(zones.get(row["zone"], f"time zone {row['zone']!r} is not resolvable"))
+def _dangling_reason(what: str) -> Callable[[Row], str]:
+    return lambda row: f"{row['ref_text']} does not resolve to {what} in the snapshot"
 
-    def dangling(what: str) -> Callable[[Row], str]:
-        return lambda row: f"{row['ref_text']} does not resolve to {what} in the snapshot"
 
-    # users
+def _user_frames(snap: _Snapshot) -> list[Frame]:
+    """Users: ids, emails (shape, strict syntax, unique case-insensitively), time zones."""
+    _, gxe = _gx()
     users = Frame("users", EntityType.PERSON)
     for i, user in enumerate(snap.users):
         username = user.get("username")
@@ -299,7 +315,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
                 "username": username,
                 "email_key": normalise_email(username) if username else None,
                 "email_problem": email_problem(username) if username else None,
-                "zone": _zone_rows(user.get("timeZone"), zones),
+                "zone": snap.zone(user.get("timeZone")),
             }
         )
     sharing: dict[str, list[str]] = defaultdict(list)
@@ -345,16 +361,19 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             "user.time_zone_resolvable",
             gxe.ExpectColumnValuesToBeInSet(
                 column="zone",
-                value_set=resolvable(lambda: [r["zone"] for r in users.rows if r["zone"]]),
+                value_set=snap.resolvable(r["zone"] for r in users.rows if r["zone"]),
             ),
-            zone_reason,
+            snap.zone_reason,
         ),
     ]
-    frames.append(users)
+    return [users]
 
-    # contacts
+
+def _contact_frames(snap: _Snapshot) -> list[Frame]:
+    """Contacts: method, the address valid for its method, the owning user."""
+    _, gxe = _gx()
     contacts = Frame("contacts", EntityType.CONTACT_METHOD)
-    for i, (user_id, contact) in enumerate(iter_contacts(raw)):
+    for i, (user_id, contact) in enumerate(iter_contacts(snap.raw)):
         method, to = contact_method(contact), contact.get("to")
         problem: str | None = None
         if method in ("email", "sms", "voice"):
@@ -398,9 +417,12 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             lambda r: f"contact belongs to user {r['user_id']}, who is not in the snapshot",
         ),
     ]
-    frames.append(contacts)
+    return [contacts]
 
-    # teams and their members
+
+def _team_frames(snap: _Snapshot) -> list[Frame]:
+    """Teams, and their members' users."""
+    _, gxe = _gx()
     teams = Frame("teams", EntityType.TEAM)
     members = Frame("team_members", EntityType.TEAM_MEMBER)
     for i, team in enumerate(snap.teams):
@@ -446,12 +468,15 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "team_member.user_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a user"),
+            _dangling_reason("a user"),
         )
     ]
-    frames += [teams, members]
+    return [teams, members]
 
-    # schedules, rotations, restrictions, participants
+
+def _schedule_frames(snap: _Snapshot) -> list[Frame]:
+    """Schedules, their rotations, time restrictions and participants."""
+    _, gxe = _gx()
     schedules = Frame("schedules", EntityType.SCHEDULE)
     rotations = Frame(
         "rotations", EntityType.ROTATION, numeric=("length",), instants=("start_at", "end_at")
@@ -471,7 +496,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
                 "q_name": text(schedule.get("name")) or "",
                 "id": schedule_id,
                 "name": text(schedule.get("name")),
-                "zone": _zone_rows(schedule.get("timezone"), zones),
+                "zone": snap.zone(schedule.get("timezone")),
                 "dangling": snap.dangling("team", owner) if owner else None,
                 "ref_text": f"owner team {owner}",
             }
@@ -546,14 +571,14 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             "schedule.time_zone_resolvable",
             gxe.ExpectColumnValuesToBeInSet(
                 column="zone",
-                value_set=resolvable(lambda: [r["zone"] for r in schedules.rows if r["zone"]]),
+                value_set=snap.resolvable(r["zone"] for r in schedules.rows if r["zone"]),
             ),
-            zone_reason,
+            snap.zone_reason,
         ),
         Check(
             "schedule.owner_team_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a team"),
+            _dangling_reason("a team"),
         ),
     ]
     rotations.checks = [
@@ -665,14 +690,17 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "rotation.participant_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a user, team or escalation"),
+            _dangling_reason("a user, team or escalation"),
         ),
     ]
-    frames += [schedules, rotations, restrictions, participants]
+    return [schedules, rotations, restrictions, participants]
 
-    # overrides
+
+def _override_frames(snap: _Snapshot) -> list[Frame]:
+    """Overrides: their schedule, user, and dates."""
+    _, gxe = _gx()
     overrides = Frame("overrides", EntityType.OVERRIDE, instants=("start_at", "end_at"))
-    for schedule_id, items in as_mapping(raw.get("overrides")).items():
+    for schedule_id, items in as_mapping(snap.raw.get("overrides")).items():
         for override in as_list(items):
             override = as_mapping(override)
             alias = text(override.get("alias"))
@@ -724,7 +752,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "override.user_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a user, team or escalation"),
+            _dangling_reason("a user, team or escalation"),
         ),
         Check(
             "override.start_parses",
@@ -747,9 +775,12 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             ),
         ),
     ]
-    frames.append(overrides)
+    return [overrides]
 
-    # escalations and their rules
+
+def _escalation_frames(snap: _Snapshot) -> list[Frame]:
+    """Escalations and their rules (condition, notifyType, recipient, delay)."""
+    _, gxe = _gx()
     escalations = Frame("escalations", EntityType.ESCALATION_POLICY)
     rules = Frame("escalation_rules", EntityType.ESCALATION_POLICY, numeric=("delay_amount",))
     for i, escalation in enumerate(snap.escalations):
@@ -786,7 +817,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
                     "notify_type": _label(rule.get("notifyType") or "default"),
                     "recipient_type": _label(kind),
                     "dangling": snap.dangling(str(kind), ref_id)
-                    if kind in RECIPIENT_TYPES
+                    if isinstance(kind, str) and kind in RECIPIENT_TYPES
                     else None,
                     "ref_text": f"rule {k + 1} recipient ({kind} {shown})",
                     "delay_unit": _label(unit.lower() if isinstance(unit, str) else unit),
@@ -813,7 +844,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "escalation.owner_team_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a team"),
+            _dangling_reason("a team"),
         ),
         Check(
             "escalation.repeat_sane",
@@ -850,7 +881,7 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "escalation.rule_recipient_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a user, team or schedule"),
+            _dangling_reason("a user, team or schedule"),
         ),
         Check(
             "escalation.rule_delay_unit_known",
@@ -871,9 +902,12 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             lambda r: f"rule {r['rule']}: delay {_number(r['delay_amount'])} is negative",
         ),
     ]
-    frames += [escalations, rules]
+    return [escalations, rules]
 
-    # services
+
+def _service_frames(snap: _Snapshot) -> list[Frame]:
+    """Services and their owner team."""
+    _, gxe = _gx()
     services = Frame("services", EntityType.SERVICE)
     for i, service in enumerate(snap.services):
         owner = text(service.get("teamId"))
@@ -906,11 +940,10 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
         Check(
             "service.owner_team_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            dangling("a team"),
+            _dangling_reason("a team"),
         ),
     ]
-    frames.append(services)
-    return frames, zones
+    return [services]
 
 
 def _restriction_rows(q_id: str, q_name: str, time_restriction: Any) -> list[Row]:
@@ -1017,7 +1050,8 @@ def run_frames(frames: Iterable[Frame]) -> tuple[dict[str, Any], list[tuple[Fram
         for outcome in result.results:
             check = by_rule[outcome.expectation_config.meta["rule"]]
             if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                log.warning("GX check %s errored: %s", check.rule, outcome.exception_info)
+                # A check that could not run is a bug here, not bad data: say so loudly.
+                log.error("GX check %s errored: %s", check.rule, outcome.exception_info)
             for index in outcome.result.get("unexpected_index_list") or []:
                 failures.append((frame, check, frame.rows[int(index)]))
     return results, failures
@@ -1049,8 +1083,9 @@ def validate_snapshot(
     ]
 
     conversions = []
-    for frame, kind in ((frames[0], EntityType.PERSON), (frames[4], EntityType.SCHEDULE)):
-        for row in frame.rows:
+    by_name = {frame.name: frame for frame in frames}
+    for name, kind in (("users", EntityType.PERSON), ("schedules", EntityType.SCHEDULE)):
+        for row in by_name[name].rows:
             resolved = zones.get(row["zone"]) if row["zone"] else None
             if (
                 resolved is not None
@@ -1108,8 +1143,15 @@ def _summary(
     }
     evaluated = sum(r["statistics"]["evaluated_expectations"] for r in gx_results.values())
     successful = sum(r["statistics"]["successful_expectations"] for r in gx_results.values())
+    errored = sorted(
+        outcome["expectation_config"]["meta"]["rule"]
+        for r in gx_results.values()
+        for outcome in r["results"]
+        if (outcome.get("exception_info") or {}).get("raised_exception")
+    )
     return {
         "checks_run": evaluated,
+        "checks_errored": errored,
         "checks_failed": evaluated - successful,
         "success_percent": round(100.0 * successful / evaluated, 2) if evaluated else 100.0,
         "rows_checked": rows_checked,

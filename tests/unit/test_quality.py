@@ -351,6 +351,7 @@ def item(report: QualityReport, source_id: str, rule: str) -> QuarantineItem:
 def test_a_clean_account_quarantines_nothing(clean: QualityReport) -> None:
     assert clean.quarantine == []
     assert clean.summary["checks_failed"] == 0
+    assert clean.summary["checks_errored"] == []
     assert clean.summary["success_percent"] == 100.0
     assert clean.summary["threshold_exceeded"] == []
     check_threshold(clean, 0.0)  # nothing to exceed
@@ -588,3 +589,21 @@ def test_threshold_error_names_types_rules_counts_and_example_ids(dirty: Quality
 def test_threshold_is_per_entity_type_and_inclusive(dirty: QualityReport) -> None:
     check_threshold(dirty, 1.0)
     assert set(dirty.summary["threshold_exceeded"]) >= {"person", "rotation"}
+
+
+def test_odd_values_anywhere_are_quarantined_not_crashed_on() -> None:
+    import random
+
+    rng = random.Random(7)
+    odd: list[Any] = [None, 0, -1, 1.5, "", [], {}, True, [None], {"a": 1}, 24]
+    base = bad_raw()
+    for _ in range(4):
+        raw = copy.deepcopy(base)
+        for collection in ("users", "schedules", "escalations"):
+            record = rng.choice(raw[collection])
+            record[rng.choice(sorted(record))] = rng.choice(odd)
+        rule_holder = rng.choice(raw["schedules"][1]["rotations"])
+        rule_holder[rng.choice(sorted(rule_holder))] = rng.choice(odd)
+        report = validate_snapshot(raw)
+        assert report.summary["checks_errored"] == []
+        assert report.quarantine

@@ -777,3 +777,83 @@ def test_generated_account_maps_without_failures() -> None:
     assert result.counts["override"] + len(result.skipped) == sum(
         len(v) for v in account.overrides.values()
     )
+
+
+def test_validated_account_maps_and_every_record_is_accounted_for() -> None:
+    """Source count = mapped + skipped + failed, per entity type, after validate's quarantine."""
+    from oncall_sync.emulator.generator import generate_account
+    from oncall_sync.quality import validate_snapshot
+
+    account = generate_account("tiny", seed=11)
+    raw: dict[str, Any] = {
+        "manifest": {"source_account": account.name},
+        "users": account.users,
+        "contacts": account.contacts,
+        "teams": account.teams,
+        "schedules": account.schedules,
+        "overrides": account.overrides,
+        "escalations": account.escalations,
+        "services": account.services,
+    }
+    raw["users"].append(user("u-dup", account.users[0]["username"].upper()))
+    raw["contacts"][account.users[0]["id"]].append(
+        {"id": "c-bad", "method": "sms", "to": "1-1", "status": {"enabled": True}}
+    )
+    report = validate_snapshot(raw)
+    assert {i.rule for i in report.quarantine} >= {"user.email_unique", "contact.value_valid"}
+    result = map_snapshot(raw, quarantine=report.quarantine)
+    source = {
+        "person": len(raw["users"]),
+        "contact_method": sum(len(v) for v in raw["contacts"].values()),
+        "team": len(raw["teams"]),
+        "team_member": sum(len(t["members"]) for t in raw["teams"]),
+        "schedule": len(raw["schedules"]),
+        "rotation": sum(len(s["rotations"]) for s in raw["schedules"]),
+        "override": sum(len(v) for v in raw["overrides"].values()),
+        "escalation_policy": len(raw["escalations"]),
+        "service": len(raw["services"]),
+    }
+    skipped = count_by_type(result.skipped)
+    failed = count_by_type(result.failed)
+    for kind, total in source.items():
+        assert result.counts[kind] + skipped.get(kind, 0) + failed.get(kind, 0) == total, kind
+    assert skipped["person"] == 2  # both users sharing the email
+    assert account.users[0]["id"] not in {p.source_id for p in result.config.people}
+
+
+ODD_VALUES: list[Any] = [None, 0, -1, 1.5, "", "x", [], {}, True, [None], {"a": 1}, 24, "monday"]
+
+
+def mutated(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A copy of raw with a few values anywhere replaced by something the API should not send."""
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if len(path) > 1:
+            paths.append(path)
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+
+    copied = copy.deepcopy(raw)
+    walk(copied, ())
+    for path in rng.sample(paths, 4):
+        parent = copied
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = rng.choice(ODD_VALUES)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier replacement took this path away
+    return copied
+
+
+def test_odd_values_anywhere_never_abort_the_mapping() -> None:
+    rng = random.Random(20261127)
+    base = raw_account()
+    for _ in range(150):
+        result = map_snapshot(mutated(base, rng), source_account="acme")
+        assert sum(result.counts.values()) + len(result.failed) + len(result.skipped) > 0

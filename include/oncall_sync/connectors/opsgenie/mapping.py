@@ -116,6 +116,11 @@ def text(value: Any) -> str | None:
     return None
 
 
+def keyword(value: Any) -> str:
+    """An enum-like field as a string to look up; anything but a string can never match."""
+    return value if isinstance(value, str) else repr(value)
+
+
 def whole_number(value: Any, default: int | None = None) -> int | None:
     """An integer from a JSON number or digit string; None when absent; ValueError otherwise."""
     if value is None:
@@ -476,7 +481,7 @@ class _Mapper:
                 self.skip(EntityType.CONTACT_METHOD, source_id, label, why)
                 continue
             try:
-                kind = contact_method(contact)
+                kind = keyword(contact_method(contact))
                 if kind not in CONTACT_KINDS:
                     raise ValueError(f"unknown contact method {kind!r}")
                 enabled, disabled_reason = contact_status(contact)
@@ -692,7 +697,7 @@ class _Mapper:
 
     def rotation(self, schedule_id: str, position: int, rotation: Mapping[str, Any]) -> Rotation:
         source_id = _required_text(rotation, "id")
-        kind = rotation.get("type")
+        kind = keyword(rotation.get("type"))
         if kind not in TURN_UNITS:
             raise ValueError(f"unknown rotation type {kind!r} (hourly, daily or weekly)")
         anchor = parse_instant(rotation.get("startDate"))
@@ -750,7 +755,7 @@ class _Mapper:
     def participant(self, kind: EntityType, owner_id: str, payload: Any) -> Participant:
         """A rotation slot or override user; non-user slots are kept exactly and said so."""
         payload = as_mapping(payload)
-        member_type = payload.get("type") or ("user" if payload.get("id") else None)
+        member_type = keyword(payload.get("type") or ("user" if payload.get("id") else None))
         if member_type not in PARTICIPANT_TYPES:
             raise ValueError(f"unknown participant type {member_type!r}")
         where = "rotation" if kind is EntityType.ROTATION else "override"
@@ -876,7 +881,7 @@ class _Mapper:
         grouped: dict[tuple[int, Condition], list[EscalationTarget]] = {}
         for index, rule in enumerate(as_list(escalation.get("rules"))):
             rule = as_mapping(rule)
-            condition_raw = rule.get("condition") or "if-not-acked"
+            condition_raw = keyword(rule.get("condition") or "if-not-acked")
             if condition_raw not in CONDITIONS:
                 raise ValueError(f"rule {index + 1}: unknown condition {condition_raw!r}")
             condition = CONDITIONS[condition_raw]
@@ -958,7 +963,7 @@ class _Mapper:
     ) -> EscalationTarget | None:
         kind = EntityType.ESCALATION_POLICY
         recipient = as_mapping(rule.get("recipient"))
-        recipient_type = recipient.get("type")
+        recipient_type = keyword(recipient.get("type"))
         if recipient_type not in RECIPIENT_TYPES:
             self.note(
                 kind,
@@ -979,7 +984,7 @@ class _Mapper:
         self.reference_note(
             kind, policy_id, "escalation recipient", known[recipient_type], ref, what
         )
-        notify = rule.get("notifyType") or "default"
+        notify = keyword(rule.get("notifyType") or "default")
         target_type = RECIPIENT_TYPES[recipient_type]
         pick: SchedulePick | None = None
         audience: TeamAudience | None = None
