@@ -15,7 +15,21 @@ from datetime import UTC, datetime, time
 from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -656,26 +670,71 @@ class _Existing(NamedTuple):
     has_source: bool
 
 
-def _insert_many(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One statement, many rows: the driver's executemany (psycopg 3 pipelines it).
-
-    Not SQLAlchemy's multi-row VALUES pages: with pure-Python psycopg, parsing a statement of
-    thousands of placeholders costs far more than it saves (measured: 18 s against 7 s).
-    """
-    conn.execute(stmt, rows)
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once: COPY on PostgreSQL, executemany on SQLite."""
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table.name, table, rows)
+    else:
+        conn.execute(table.insert(), rows)
 
 
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Multi-row INSERT ... ON CONFLICT (natural key) DO UPDATE, sparing detached rows."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
+    """INSERT ... ON CONFLICT (natural key) DO UPDATE for many rows, sparing detached rows.
+
+    PostgreSQL: the rows are COPYed into a temporary table first and upserted with one
+    INSERT ... SELECT; row-by-row statements cost a parse and a round trip each (measured on the
+    large account: 4.5 s against under 1 s). SQLite: executemany of the upsert, in-process.
+    """
+    columns = list(rows[0])
     keep = {"id", "created_at", "source_system", "source_account", "source_id", "managed"}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.source_system, table.c.source_account, table.c.source_id],
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in keep},
+    conflict = [table.c.source_system, table.c.source_account, table.c.source_id]
+    if conn.dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=conflict,
+            set_={c: stmt.excluded[c] for c in columns if c not in keep},
+            where=table.c.managed == s.MANAGED_SYNCED,
+        )
+        conn.execute(stmt, rows)
+        return
+    staging = Table(
+        f"_load_{table.name}", MetaData(), *(Column(c, table.c[c].type) for c in columns)
+    )
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    conn.exec_driver_sql(
+        f'CREATE TEMPORARY TABLE "{staging.name}" ON COMMIT DROP AS '
+        f'SELECT {column_list} FROM "{table.name}" WITH NO DATA'
+    )
+    _copy(conn, staging.name, table, rows)
+    pg_stmt = postgresql.insert(table).from_select(columns, select(staging))
+    pg_stmt = pg_stmt.on_conflict_do_update(
+        index_elements=conflict,
+        set_={c: pg_stmt.excluded[c] for c in columns if c not in keep},
         where=table.c.managed == s.MANAGED_SYNCED,
     )
-    _insert_many(conn, stmt, table, rows)
+    conn.execute(pg_stmt)
+    conn.exec_driver_sql(f'DROP TABLE "{staging.name}"')
+
+
+def _copy(conn: Connection, target: str, table: Table, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into `target` (shaped like `table`) over the load's own connection."""
+    from psycopg.types.json import Jsonb  # PostgreSQL only
+
+    columns = list(rows[0])
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    driver_connection: Any = conn.connection.driver_connection
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 class _Load:
@@ -733,14 +792,20 @@ class _Load:
             self._write_entities(kind, by_kind.get(kind, []))
         _write_children(self)
         self._write_items_and_invitations()
-        return dict(self.written)
+        return {table: rows for table, rows in self.written.items() if rows}
 
     def _write_entities(self, kind: EntityType, changes: list[PlannedChange]) -> None:
-        writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
+        # One write per row: should a plan name a source id twice, its last word counts.
+        writes = list(
+            {c.source_id: c for c in changes if c.action in (Action.CREATE, Action.UPDATE)}.values()
+        )
         tombstones = [c for c in changes if c.action is Action.TOMBSTONE]
         for change in changes:
             if change.action not in (Action.CREATE, Action.UPDATE, Action.TOMBSTONE):
                 self._item(change)
+        self._flag_local_edits(
+            kind, [c.source_id for c in changes if c.action is Action.SKIPPED_LOCAL_EDIT]
+        )
         if not writes and not tombstones:
             return
         existing = self._load_ids(kind)
@@ -780,6 +845,22 @@ class _Load:
                 for adopted, pairs in ((False, upserts), (True, adoptions))
                 for c, _ in pairs
             ]
+
+    def _flag_local_edits(self, kind: EntityType, source_ids: list[str]) -> None:
+        """Keep local_modified true on rows the sync left alone because they were edited here,
+        so that SQL can list them; the row's own columns stay as the editor left them."""
+        table = _ENTITIES[kind].table
+        for chunk in _chunks(source_ids):
+            stmt = (
+                update(table)
+                .where(
+                    _of_account(table, self.plan.source_system, self.plan.source_account),
+                    table.c.source_id.in_(chunk),
+                    table.c.local_modified.is_(False),
+                )
+                .values(local_modified=True, local_modified_at=self.now)
+            )
+            self.written[table.name] += self.conn.execute(stmt).rowcount
 
     def _is_detached(
         self, change: PlannedChange, existing: _Existing | None, adopted: Row[Any] | None
@@ -903,7 +984,7 @@ class _Load:
         self.conn.execute(delete(s.sync_run_item).where(s.sync_run_item.c.sync_run_id == run_id))
         if self.items:
             rows = [item | {"sync_run_id": run_id} for item in self.items]
-            _insert_many(self.conn, s.sync_run_item.insert(), s.sync_run_item, rows)
+            _insert_many(self.conn, s.sync_run_item, rows)
             self.written[s.sync_run_item.name] += len(self.items)
         if self.plan.invitations:
             self._write_invitations()
@@ -996,7 +1077,7 @@ def _write_children(load: _Load) -> None:
 
     def insert(table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:
-            _insert_many(conn, table.insert(), table, rows)
+            _insert_many(conn, table, rows)
             load.written[table.name] += len(rows)
 
     clear(s.rotation_member, "rotation_id", rotations)

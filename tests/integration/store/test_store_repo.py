@@ -454,3 +454,27 @@ def test_two_loads_never_interleave(store: Engine) -> None:
     worker.join(30)
     assert done.is_set() and not errors
     assert row_counts(store)["team"] == 3
+
+
+def test_a_kept_local_edit_is_flagged_once_for_sql(store: Engine) -> None:
+    _loaded(store)
+    with store.begin() as conn:
+        conn.execute(text("UPDATE schedule SET name = 'Ours' WHERE source_id = 's-pay'"))
+    kept = PlannedChange(
+        entity_type=EntityType.SCHEDULE,
+        source_id="s-pay",
+        action=Action.SKIPPED_LOCAL_EDIT,
+        reason="edited in the store; kept (preserve_local)",
+    )
+
+    first = apply_plan(store, plan_of([kept]), now=T1)
+    second = apply_plan(store, plan_of([kept], run_id="opsgenie_sync/run-3"), now=T1)
+
+    assert first["schedule"] == 1
+    assert "schedule" not in second
+    sched = schema.schedule.c
+    with store.connect() as conn:
+        flagged = conn.execute(
+            select(sched.name, sched.local_modified_at).where(sched.local_modified)
+        ).all()
+    assert [tuple(row) for row in flagged] == [("Ours", T1)]
