@@ -46,6 +46,11 @@ DEFAULT_LIMITS: dict[str, DomainLimits] = {
 }
 
 
+# Two tokens at least: with one, a waiter that wakes a little late (event-loop timer slack) loses
+# that time for good; a second token absorbs it.
+MIN_BURST = 2.0
+
+
 def bucket_shape(limit: RateLimit, safety: float, burst_share: float) -> tuple[float, float]:
     """Capacity and refill rate of a client bucket that conforms to `limit`.
 
@@ -54,8 +59,9 @@ def bucket_shape(limit: RateLimit, safety: float, burst_share: float) -> tuple[f
     under both kinds; `safety` leaves room for latency jitter compressing our spacing.
     """
     usable = max(1.0, limit.limit * safety)
-    capacity = max(1.0, math.ceil(usable * burst_share))
-    refill = max(usable - capacity, 1.0) / limit.period_seconds
+    capacity = max(1.0, min(MIN_BURST, usable / 2), math.ceil(usable * burst_share))
+    # Tiny limits (1 or 2 a window) cannot keep C + r*P <= N with C >= 1: halve the rate instead.
+    refill = max(usable - capacity, usable / 2) / limit.period_seconds
     return capacity, refill
 
 

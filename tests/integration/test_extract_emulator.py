@@ -309,3 +309,24 @@ def test_api_key_is_nowhere_after_runs_and_errors(
     texts += [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
     for key in (TEST_API_KEY, TEST_EU_API_KEY, TEST_TEAM_API_KEY):
         assert not [t for t in texts if key in t], key
+
+
+def test_airflow_connection_test_reaches_the_hook(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.models.connection import Connection
+
+    conn = Connection(
+        conn_id="opsgenie_default",
+        conn_type="opsgenie_sync",
+        password=emulator.api_key,
+        host=emulator.base_url,
+        extra=json.dumps({"region": "us"}),
+    )
+    # The API server's Test button exports the connection to the environment the same way.
+    monkeypatch.setenv("AIRFLOW_CONN_OPSGENIE_DEFAULT", conn.as_json())
+
+    ok, message = conn.test_connection()
+
+    assert ok, message
+    assert emulator.account.name in message

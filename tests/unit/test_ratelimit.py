@@ -14,12 +14,23 @@ from oncall_sync.ratelimit import (
 )
 
 
-@pytest.mark.parametrize("limit", [RateLimit(1, 1), RateLimit(50, 1), RateLimit(2000, 60)])
+@pytest.mark.parametrize(
+    "limit", [RateLimit(4, 1), RateLimit(10, 1), RateLimit(50, 1), RateLimit(3000, 60)]
+)
 def test_bucket_never_sends_more_than_the_limit_in_any_window(limit: RateLimit) -> None:
-    capacity, refill = bucket_shape(limit, safety=0.97, burst_share=0.04)
+    capacity, refill = bucket_shape(limit, safety=0.99, burst_share=0.02)
 
     assert capacity >= 1
-    assert capacity + refill * limit.period_seconds <= limit.limit + 1e-9 or limit.limit == 1
+    assert capacity + refill * limit.period_seconds <= limit.limit
+    assert refill * limit.period_seconds >= 0.9 * limit.limit - capacity
+
+
+@pytest.mark.parametrize("limit", [RateLimit(1, 1), RateLimit(2, 1)])
+def test_tiny_limits_still_give_tokens_at_a_lower_rate(limit: RateLimit) -> None:
+    capacity, refill = bucket_shape(limit, safety=0.99, burst_share=0.02)
+
+    assert capacity >= 1
+    assert 0 < refill < limit.per_second
 
 
 class FakeClock:
