@@ -607,3 +607,31 @@ def test_odd_values_anywhere_are_quarantined_not_crashed_on() -> None:
         report = validate_snapshot(raw)
         assert report.summary["checks_errored"] == []
         assert report.quarantine
+
+
+@pytest.mark.slow
+def test_the_large_generated_account_validates_and_maps_completely() -> None:
+    """10,000 users: the GX run and the mapping finish, and every record is accounted for."""
+    from oncall_sync.connectors.opsgenie.mapping import map_snapshot
+    from oncall_sync.emulator.generator import generate_account
+
+    account = generate_account("large")
+    raw: dict[str, Any] = {
+        "manifest": {"source_account": account.name},
+        "users": account.users,
+        "contacts": account.contacts,
+        "teams": account.teams,
+        "schedules": account.schedules,
+        "overrides": account.overrides,
+        "escalations": account.escalations,
+        "services": account.services,
+    }
+    report = validate_snapshot(raw)
+    assert report.summary["rows_checked"]["person"] == 10_000
+    assert report.summary["checks_errored"] == []
+    result = map_snapshot(raw, quarantine=report.quarantine)
+    assert result.failed == []
+    quarantined = len({i.source_id for i in report.quarantine})
+    assert result.counts["person"] + result.counts["contact_method"] + quarantined == len(
+        account.users
+    ) + sum(len(c) for c in account.contacts.values())

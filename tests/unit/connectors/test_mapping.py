@@ -331,8 +331,18 @@ def test_teams_and_members_keep_roles(mapped: MappingResult) -> None:
     assert team.description == "Engineering"
     assert [(m.person_source_id, m.role) for m in mapped.config.team_members] == [
         (JANE, "admin"),
-        (JOHN, "user"),
+        (JOHN, "user"),  # no role given: the API's default
     ]
+
+
+def test_a_member_listed_twice_is_kept_once_and_the_repeat_skipped() -> None:
+    raw = raw_account()
+    members = raw["teams"][0]["members"]
+    members.append({**members[0], "role": "user"})
+    result = map_snapshot(raw)
+    assert [m.role for m in result.config.team_members] == ["admin", "user"]
+    (skipped,) = result.skipped
+    assert skipped["source_id"] == f"{TEAM}:{JANE}" and "twice" in skipped["reason"]
 
 
 # --- schedules and rotations ----------------------------------------------------------------
@@ -695,6 +705,7 @@ def test_malformed_records_fail_alone() -> None:
     raw["schedules"].insert(0, {"id": "s-bad", "name": "Bad", "timezone": "Mars/Base"})
     raw["escalations"].append({"id": "e-bad", "name": "Bad", "rules": [{"condition": "maybe"}]})
     raw["services"].append({"id": "svc-bad"})
+    raw["teams"].append({"id": "t-bad", "members": [{"user": {"id": JANE}, "role": "user"}]})
     result = map_snapshot(raw)
     failed = {(f["entity_type"], f["source_id"]) for f in result.failed}
     assert failed == {
@@ -704,7 +715,16 @@ def test_malformed_records_fail_alone() -> None:
         ("schedule", "s-bad"),
         ("escalation_policy", "e-bad"),
         ("service", "svc-bad"),
+        ("team", "t-bad"),
     }
+    assert result.skipped == [
+        {
+            "entity_type": "team_member",
+            "source_id": f"t-bad:{JANE}",
+            "name": "",
+            "reason": "its team t-bad failed",
+        }
+    ]
     reasons = {f["source_id"]: f["reason"] for f in result.failed}
     assert "username" in reasons["u-broken"]
     assert "monthly" in reasons["r-bad"]

@@ -515,14 +515,7 @@ class _Mapper:
             source_id, name = text(team.get("id")), team.get("name")
             if self.is_quarantined(EntityType.TEAM, source_id):
                 self.skip(EntityType.TEAM, source_id, name, "quarantined")
-                for member in as_list(team.get("members")):
-                    user = as_mapping(as_mapping(member).get("user"))
-                    self.skip(
-                        EntityType.TEAM_MEMBER,
-                        f"{source_id}:{text(user.get('id'))}",
-                        user.get("username"),
-                        f"its team {source_id} is quarantined",
-                    )
+                self._skip_members(team, f"its team {source_id} is quarantined")
                 continue
             try:
                 if source_id in seen:
@@ -538,9 +531,17 @@ class _Mapper:
                 self.exact[(EntityType.TEAM, "team")] += 1
             except _RECORD_ERRORS as exc:
                 self.fail(EntityType.TEAM, source_id, name, exc)
+                self._skip_members(team, f"its team {source_id} failed")
                 continue
             members.extend(self.team_members(str(source_id), team, people))
         return teams, members
+
+    def _skip_members(self, team: Mapping[str, Any], why: str) -> None:
+        team_id = text(team.get("id"))
+        for member in as_list(team.get("members")):
+            user = as_mapping(as_mapping(member).get("user"))
+            user_id = text(user.get("id")) or self._user_id_by_name(user.get("username"))
+            self.skip(EntityType.TEAM_MEMBER, f"{team_id}:{user_id}", user.get("username"), why)
 
     def team_members(
         self, team_id: str, team: Mapping[str, Any], people: set[str]
@@ -571,12 +572,11 @@ class _Mapper:
                     team_source_id=team_id, person_source_id=user_id, role=role_name or "user"
                 )
                 if source_id in members:
-                    self.note(
+                    self.skip(
                         EntityType.TEAM_MEMBER,
                         source_id,
-                        "repeated team member",
-                        Fidelity.EXACT,
-                        "the user is listed twice; kept once with the first role",
+                        name,
+                        "the user is listed twice in the team; kept once, with the first role",
                     )
                     continue
                 members[source_id] = record
