@@ -1,0 +1,147 @@
+"""A worker killed with SIGKILL in the middle of load, its transaction open, leaves the store
+exactly as before; running load again from there gives exactly the store of an uninterrupted run.
+On SQLite and PostgreSQL, with a real child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from oncall_sync.emulator.generator import generate_account
+from tests.reliability.conftest import new_sqlite_store
+from tests.reliability.harness import (
+    ENTITY_TABLES,
+    FIGURES,
+    changed_account,
+    dump,
+    row_counts,
+    run_context,
+    snapshot_of,
+    store_env,
+    sync,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+TABLES = [*ENTITY_TABLES, "sync_run_item"]
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Yesterday's and today's account, extracted once and replayed by every run."""
+    root = tmp_path_factory.mktemp("snapshots")
+    before = generate_account("demo", 7)
+    return {
+        "v1": snapshot_of(before, root, "v1"),
+        "v2": snapshot_of(changed_account(before), root, "v2"),
+    }
+
+
+def spawn_worker(
+    store_url: str, events: Path, *args: str, pause_at: str | None = None
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.reliability.worker", *args, "--events", str(events)]
+    if pause_at:
+        command += ["--pause-at", pause_at]
+    env = {**os.environ, "ONCALL_SYNC_STORE_URL": store_url}
+    return subprocess.Popen(
+        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_event(events: Path, word: str, worker: subprocess.Popen[bytes]) -> None:
+    """Block until the worker writes `word`; fail with its stderr if it dies first."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if events.exists() and any(
+            line.split(" ", 2)[1] == word for line in events.read_text().splitlines()
+        ):
+            return
+        if worker.poll() is not None:
+            err = worker.stderr.read().decode() if worker.stderr else ""
+            pytest.fail(f"the worker exited {worker.returncode} before '{word}':\n{err[-3000:]}")
+        time.sleep(0.02)
+    pytest.fail(f"the worker never wrote '{word}'")
+
+
+def lock_is_held(store_url: str, engine: Engine) -> bool:
+    """Another connection sees the load lock taken (not guessed from timing)."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        probe = sqlite3.connect(url.database or "", timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            return "locked" in str(error)
+        finally:
+            probe.close()
+        return False
+    with engine.connect() as conn:
+        held = conn.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        ).scalar_one()
+    return bool(held)
+
+
+def plan_v2(staging: Path, store_url: str, snapshots: dict[str, str]) -> None:
+    """Yesterday's sync applied, today's planned against it: load is the next step."""
+    sync(run_context(staging, "v1", snapshot_uri=snapshots["v1"]), store_url, until="load")
+    sync(
+        run_context(staging, "v2", snapshot_uri=snapshots["v2"]),
+        store_url,
+        until="conflict_resolve",
+    )
+
+
+@pytest.mark.parametrize("pause_at", ["INSERT INTO person", "DELETE FROM sync_run_item"])
+def test_a_load_killed_inside_its_transaction_leaves_the_store_as_before_and_reruns_clean(
+    pause_at: str,
+    store_url: str,
+    snapshots: dict[str, str],
+    tmp_path: Path,
+    open_store: Callable[[str], Engine],
+) -> None:
+    staging = tmp_path / "staging"
+    plan_v2(staging, store_url, snapshots)
+    engine = open_store(store_url)
+    before = dump(engine, TABLES)
+
+    events = tmp_path / "events.log"
+    worker = spawn_worker(store_url, events, "load", str(staging), "v2", pause_at=pause_at)
+    wait_for_event(events, "paused", worker)
+    assert lock_is_held(store_url, engine)
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.wait(timeout=30) == -signal.SIGKILL
+
+    # Nothing of the killed transaction survives, and its lock went with it.
+    assert dump(engine, TABLES) == before
+    assert not lock_is_held(store_url, engine)
+
+    rerun = spawn_worker(store_url, tmp_path / "rerun.log", "load", str(staging), "v2")
+    assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode() if rerun.stderr else ""
+
+    # The store of a run nobody killed, built on a fresh store of the same engine.
+    reference = reference_store(store_url, tmp_path, snapshots)
+    with store_env(reference):
+        assert dump(engine, TABLES) == dump(open_store(reference), TABLES)
+    assert row_counts(engine)["sync_run_item"] > 0
+    FIGURES["crashes"]["killed mid-load, store intact, rerun identical"] += 1
+
+
+def reference_store(store_url: str, tmp_path: Path, snapshots: dict[str, str]) -> str:
+    """An uninterrupted v1 then v2 sync. On SQLite a new file; on PostgreSQL the same engine
+    kind, in a new SQLite file too: the dump holds no engine-specific values."""
+    url = new_sqlite_store(tmp_path, "reference")
+    staging = tmp_path / "reference-staging"
+    sync(run_context(staging, "v1", snapshot_uri=snapshots["v1"]), url, until="load")
+    sync(run_context(staging, "v2", snapshot_uri=snapshots["v2"]), url, until="load")
+    return url
