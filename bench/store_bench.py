@@ -284,19 +284,22 @@ def run_store_bench(engine_url: str, config: OnCallConfig) -> dict[str, Any]:
     migrate(engine)
     records = sum(len(r) for r in entity_records(config).values())
 
-    started = clock.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu = clock.perf_counter(), clock.process_time()
     plan = _plan(config, engine, "bench/first")
     planned = clock.perf_counter()
     written = apply_plan(engine, plan)
     first_s = clock.perf_counter() - started
+    first_cpu_s = clock.process_time() - cpu
     first_apply_s = clock.perf_counter() - planned
     rss_after_first = _peak_rss_mb()
 
-    started = clock.perf_counter()
+    started, cpu = clock.perf_counter(), clock.process_time()
     again = _plan(config, engine, "bench/again")
     replanned = clock.perf_counter()
     rewritten = apply_plan(engine, again)
     reapply_s = clock.perf_counter() - started
+    reapply_cpu_s = clock.process_time() - cpu
     unchanged = sum(c.action is Action.UNCHANGED for c in again.changes)
     engine.dispose()
 
@@ -306,6 +309,7 @@ def run_store_bench(engine_url: str, config: OnCallConfig) -> dict[str, Any]:
         "records": records,
         "first_write": {
             "seconds": round(first_s, 2),
+            "cpu_seconds_this_process": round(first_cpu_s, 2),
             "read_and_plan_seconds": round(first_s - first_apply_s, 2),
             "apply_seconds": round(first_apply_s, 2),
             "rows_written": rows,
@@ -316,6 +320,7 @@ def run_store_bench(engine_url: str, config: OnCallConfig) -> dict[str, Any]:
         },
         "unchanged_reapply": {
             "seconds": round(reapply_s, 2),
+            "cpu_seconds_this_process": round(reapply_cpu_s, 2),
             "read_and_compare_seconds": round(replanned - started, 2),
             "apply_seconds": round(reapply_s - (replanned - started), 2),
             "records_compared": len(again.changes),
@@ -325,6 +330,7 @@ def run_store_bench(engine_url: str, config: OnCallConfig) -> dict[str, Any]:
             "target_seconds": REAPPLY_TARGET_S,
             "met": reapply_s < REAPPLY_TARGET_S,
         },
+        "load_average_before": round(load_before, 2),  # the machine is shared: context for wall
         "peak_rss_mb": {"after_first_write": round(rss_after_first), "end": round(_peak_rss_mb())},
     }
 

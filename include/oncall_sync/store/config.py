@@ -72,7 +72,10 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(normalise_url(raw)) if isinstance(raw, str) else raw
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
-            parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True, **kwargs
+            parsed.set(drivername="postgresql+psycopg"),
+            pool_pre_ping=True,  # a store restarted overnight costs a reconnect, not a failed task
+            connect_args={"application_name": "oncall_sync", "connect_timeout": 10},
+            **kwargs,
         )
     if parsed.get_backend_name() != "sqlite":
         raise StoreConfigError(

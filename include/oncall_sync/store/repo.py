@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    null,
     select,
     update,
 )
@@ -106,6 +107,7 @@ class StoreRef(NamedTuple):
     source_system: str | None
     source_account: str | None
     source_id: str | None
+    time_zone: str | None = None  # people and schedules: their zone, to spot a zone mismatch
 
 
 PersonRow = StoreRef
@@ -606,7 +608,12 @@ def find_people_by_email(conn: Connection, emails: Iterable[str]) -> dict[str, S
     t = s.person
     for chunk in _chunks(wanted):
         query = select(
-            t.c.email_norm, t.c.id, t.c.source_system, t.c.source_account, t.c.source_id
+            t.c.email_norm,
+            t.c.id,
+            t.c.source_system,
+            t.c.source_account,
+            t.c.source_id,
+            t.c.time_zone,
         ).where(t.c.email_norm.in_(chunk))
         for email, *ref in conn.execute(query):
             found[email] = StoreRef(*ref)
@@ -626,10 +633,11 @@ def find_by_name(
     if entity_type not in tables:
         raise ValueError(f"{entity_type} rows have no name to look up")
     t = tables[entity_type]
+    zone = t.c.time_zone if "time_zone" in t.c else null()
     found: dict[str, list[StoreRef]] = {}
     for chunk in _chunks(sorted(set(names))):
         query = (
-            select(t.c.name, t.c.id, t.c.source_system, t.c.source_account, t.c.source_id)
+            select(t.c.name, t.c.id, t.c.source_system, t.c.source_account, t.c.source_id, zone)
             .where(t.c.name.in_(chunk))
             .order_by(t.c.id)
         )

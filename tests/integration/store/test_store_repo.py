@@ -336,7 +336,7 @@ def test_a_local_person_matched_by_email_is_adopted(store: Engine) -> None:
     with store.connect() as conn:
         again = find_people_by_email(conn, ["alice@example.com"])["alice@example.com"]
         stored = read_state(conn, SYSTEM, ACCOUNT)[EntityType.PERSON]["u-alice"]
-    assert again == (local.store_id, SYSTEM, ACCOUNT, "u-alice")
+    assert again == (local.store_id, SYSTEM, ACCOUNT, "u-alice", "Europe/Berlin")
     assert stored.data["display_name"] == "Alice Adams"
     assert row_counts(store)["person"] == 1
 
@@ -363,8 +363,10 @@ def test_names_are_found_across_origins(store: Engine) -> None:
             insert(schema.team).values(name="SRE", description="", created_at=T0, updated_at=T0)
         )
         found = find_by_name(conn, EntityType.TEAM, ["SRE", "Nobody"])
+        schedules = find_by_name(conn, EntityType.SCHEDULE, ["Payments on-call"])
     assert [ref.source_id for ref in found["SRE"]] == ["t-sre", None]
     assert "Nobody" not in found
+    assert [ref.time_zone for ref in schedules["Payments on-call"]] == ["America/New_York"]
 
 
 def test_every_decision_but_unchanged_is_a_run_item_and_invitations_are_kept(store: Engine) -> None:
