@@ -123,6 +123,7 @@ def test_extract_uses_the_minimum_number_of_requests(emulator: RunningEmulator) 
     assert c.stats.total == expected
     assert snapshot.manifest["requests"]["total"] == expected
     assert snapshot.manifest["rate_limit_source"] == "GET /v2/request-limits/"
+    assert snapshot.manifest["key_scope"] == "account"
     assert snapshot.manifest["rate_limits"]["configuration"]["per_second"] == 50
 
 
@@ -228,6 +229,7 @@ def test_team_key_reads_its_team_and_falls_back_to_default_limits(
     assert [t["id"] for t in snapshot.teams] == [team_id]
     assert all((s.get("ownerTeam") or {}).get("id") == team_id for s in snapshot.schedules)
     assert "defaults" in snapshot.manifest["rate_limit_source"]
+    assert snapshot.manifest["key_scope"] == "team"
 
 
 def test_eu_emulator_with_the_eu_key_extracts() -> None:

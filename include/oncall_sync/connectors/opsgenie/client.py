@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -36,7 +36,6 @@ from oncall_sync.ratelimit import DEFAULT_LIMITS, DomainLimits, RateLimiter, par
 
 log = logging.getLogger(__name__)
 
-Region = Literal["us", "eu"]
 REGION_BASE_URLS: dict[str, str] = {
     "us": "https://api.opsgenie.com",
     "eu": "https://api.eu.opsgenie.com",
@@ -66,7 +65,7 @@ def rate_limit_domain(template: str) -> str:
     method, path = template.split(" ", 1)
     if method == "GET" and path.rstrip("/") == "/v2/users":
         return "search"
-    if "on-calls" in path or "next-on-calls" in path:
+    if "on-calls" in path or path.endswith("/timeline"):
         return "schedule-oncalls"
     return "configuration"
 
@@ -88,21 +87,6 @@ class RequestStats:
     @property
     def wall_seconds(self) -> float:
         return (self.finished or time.monotonic()) - self.started
-
-    def by_domain(self) -> dict[str, int]:
-        domains: Counter[str] = Counter()
-        for template, count in self.by_endpoint.items():
-            domains[rate_limit_domain(template)] += count
-        return dict(domains)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "by_endpoint": dict(sorted(self.by_endpoint.items())),
-            "retries": self.retries,
-            "throttled_429": self.throttled_429,
-            "wall_seconds": round(self.wall_seconds, 3),
-        }
 
 
 @dataclass(frozen=True)
@@ -178,6 +162,8 @@ class OpsGenieClient:
         self.concurrency = concurrency
         self.limiter = RateLimiter(rate_limits or DEFAULT_LIMITS)
         self.rate_limit_source = "configured defaults"
+        # Team-owned keys may not read /v2/request-limits/: the one sign of a team-scoped key.
+        self.team_scoped_key = False
         self.stats = RequestStats()
         self._rng = random.Random(seed)
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -432,6 +418,7 @@ class OpsGenieClient:
             data = await self.get_data("GET /v2/request-limits/")
         except (OutOfReachError, NotFoundError, NotInPlanError) as error:
             self.rate_limit_source = f"configured defaults ({error.status} on request-limits)"
+            self.team_scoped_key = isinstance(error, OutOfReachError)
             return dict(self.limiter.limits)
         limits = parse_request_limits(data)
         if limits:

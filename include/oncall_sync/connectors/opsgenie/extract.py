@@ -345,6 +345,11 @@ async def extract_snapshot(
     account = payloads.Account.model_validate(await client.account())
     limits = await client.load_rate_limits()
     report(f"account {account.name}: rate limits from {client.rate_limit_source}")
+    if client.team_scoped_key:
+        report(
+            "warning: the API key is team-scoped (403 on /v2/request-limits/): lists show only "
+            "its team's entities, so this snapshot is not the whole account"
+        )
 
     services_ok = True
     try:
@@ -418,6 +423,8 @@ async def extract_snapshot(
             for domain, lim in sorted(limits.items())
         },
         "rate_limit_source": client.rate_limit_source,
+        # "team": lists were filtered to one team's entities; absence proves no deletion.
+        "key_scope": "team" if client.team_scoped_key else "account",
     }
     report(
         "extract done: "
