@@ -7,6 +7,11 @@ Bounds: requests >= minimum_requests(account sizes); wall >= max over rate-limit
 (requests in the domain / sustained rate of the domain), and >= requests x latency / concurrency.
 The sustained rate of a domain is min(per-second limit, per-minute limit / 60); for OpsGenie's
 configuration domain (contacts, teams, overrides: nearly all requests) that is the binding one.
+
+Measured 2026-11-27 (large, 20 ms, concurrency 16, emulator's default limits, 2 cores): 13,110
+requests = the minimum, 0 retries, 0 429s, 279.6 s against a bound of 260.2 s (configuration
+domain, 13,010 requests at 50/s): 1.075x; peak RSS 123 MiB. The gap is our pacing at 47.5/s, which
+keeps bursts plus refill under the limit in any rolling second as well as in the server's bucket.
 """
 
 from __future__ import annotations
