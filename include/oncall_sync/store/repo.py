@@ -673,9 +673,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 class _Existing(NamedTuple):
+    """A row of this source account already in the store."""
+
     store_id: int
     managed: str
-    has_source: bool
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -766,7 +767,7 @@ class _Load:
             _of_account(table, self.plan.source_system, self.plan.source_account)
         )
         rows = self.conn.execute(query).all()
-        self.ids[kind] = {sid: _Existing(i, m, True) for sid, i, m in rows}
+        self.ids[kind] = {sid: _Existing(i, m) for sid, i, m in rows}
         return self.ids[kind]
 
     def _id_of(self, kind: EntityType, source_id: str | None) -> int | None:
@@ -956,7 +957,7 @@ class _Load:
             if managed == s.MANAGED_DETACHED or (
                 store_id in by_store_id and by_store_id[store_id].managed == s.MANAGED_DETACHED
             ):
-                self._is_detached(change, _Existing(store_id, s.MANAGED_DETACHED, True), None)
+                self._is_detached(change, _Existing(store_id, s.MANAGED_DETACHED), None)
                 continue
             store_ids.append(store_id)
             self._item(change)

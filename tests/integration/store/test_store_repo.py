@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 
 from oncall_sync.model import (
     Action,
@@ -480,3 +481,21 @@ def test_a_kept_local_edit_is_flagged_once_for_sql(store: Engine) -> None:
             select(sched.name, sched.local_modified_at).where(sched.local_modified)
         ).all()
     assert [tuple(row) for row in flagged] == [("Ours", T1)]
+
+
+def test_reading_an_account_takes_one_query_per_table_not_per_row(store: Engine) -> None:
+    _loaded(store)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store, "before_cursor_execute", count)
+    try:
+        with store.connect() as conn:
+            state = read_state(conn, SYSTEM, ACCOUNT)
+    finally:
+        event.remove(store, "before_cursor_execute", count)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert state.count() == sum(len(r) for r in entity_records(full_config()).values())
+    assert len(reads) == len(EntityType) + 5  # the entity tables, then the five child tables
