@@ -6,12 +6,16 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from oncall_sync import pipeline
@@ -25,6 +29,7 @@ from oncall_sync.store.config import ENV_VAR
 # Fast enough for tests, patient enough that a storm at a set rate never exhausts it.
 FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.005, max_delay=0.02)
 DAG_ID = "opsgenie_sync"
+PROJECT = Path(__file__).resolve().parents[2]
 
 # Columns that differ between two runs of the same plan by design: clocks, run ids, and the
 # surrogate keys (a PostgreSQL sequence is not rolled back with a killed transaction).
@@ -182,3 +187,37 @@ def snapshot_of(account: Account, staging_root: Path, run_id: str) -> str:
         ctx = run_context(staging_root, run_id)
         summary = pipeline.extract(ctx, client_factory(emulator))
     return str(summary["snapshot_uri"])
+
+
+def spawn_worker(
+    store_url: str,
+    events: Path,
+    *args: str,
+    pause_at: str | None = None,
+    release: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start tests/reliability/worker.py on the store (see its docstring for the arguments)."""
+    command = [sys.executable, "-m", "tests.reliability.worker", *args, "--events", str(events)]
+    if pause_at:
+        command += ["--pause-at", pause_at]
+    if release:
+        command += ["--release", str(release)]
+    env = {**os.environ, "ONCALL_SYNC_STORE_URL": store_url}
+    return subprocess.Popen(
+        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_for_event(events: Path, word: str, worker: subprocess.Popen[bytes]) -> None:
+    """Block until the worker writes `word`; fail with its stderr if it dies first."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if events.exists() and any(
+            line.split(" ", 2)[1] == word for line in events.read_text().splitlines()
+        ):
+            return
+        if worker.poll() is not None:
+            err = worker.stderr.read().decode() if worker.stderr else ""
+            pytest.fail(f"the worker exited {worker.returncode} before '{word}':\n{err[-3000:]}")
+        time.sleep(0.02)
+    pytest.fail(f"the worker never wrote '{word}'")

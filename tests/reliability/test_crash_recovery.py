@@ -7,9 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,11 +24,12 @@ from tests.reliability.harness import (
     row_counts,
     run_context,
     snapshot_of,
+    spawn_worker,
     store_env,
     sync,
+    wait_for_event,
 )
 
-PROJECT = Path(__file__).resolve().parents[2]
 TABLES = [*ENTITY_TABLES, "sync_run_item"]
 
 
@@ -44,33 +42,6 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "v1": snapshot_of(before, root, "v1"),
         "v2": snapshot_of(changed_account(before), root, "v2"),
     }
-
-
-def spawn_worker(
-    store_url: str, events: Path, *args: str, pause_at: str | None = None
-) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "tests.reliability.worker", *args, "--events", str(events)]
-    if pause_at:
-        command += ["--pause-at", pause_at]
-    env = {**os.environ, "ONCALL_SYNC_STORE_URL": store_url}
-    return subprocess.Popen(
-        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
-def wait_for_event(events: Path, word: str, worker: subprocess.Popen[bytes]) -> None:
-    """Block until the worker writes `word`; fail with its stderr if it dies first."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if events.exists() and any(
-            line.split(" ", 2)[1] == word for line in events.read_text().splitlines()
-        ):
-            return
-        if worker.poll() is not None:
-            err = worker.stderr.read().decode() if worker.stderr else ""
-            pytest.fail(f"the worker exited {worker.returncode} before '{word}':\n{err[-3000:]}")
-        time.sleep(0.02)
-    pytest.fail(f"the worker never wrote '{word}'")
 
 
 def lock_is_held(store_url: str, engine: Engine) -> bool:
