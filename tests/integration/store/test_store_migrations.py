@@ -9,7 +9,13 @@ from alembic.runtime.migration import MigrationContext
 
 from oncall_sync.store.__main__ import main
 from oncall_sync.store.config import make_engine
-from oncall_sync.store.migrate import current_revision, head_revision, is_behind, migrate
+from oncall_sync.store.migrate import (
+    current_revision,
+    ensure_current,
+    head_revision,
+    is_behind,
+    migrate,
+)
 from oncall_sync.store.schema import metadata
 
 
@@ -72,3 +78,11 @@ def test_oncall_command_says_when_the_schedule_is_unknown(empty_database_url: st
     migrate(empty_database_url)
     assert main(["oncall", "--schedule", "Nope", "--url", empty_database_url]) == 1
     assert "no schedule named 'Nope'" in capsys.readouterr().err
+
+
+def test_a_store_behind_is_migrated_once_before_a_load(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    assert ensure_current(engine) is True
+    assert ensure_current(engine) is False
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
