@@ -112,9 +112,11 @@ class _Reporter:
 
     def __call__(self, message: str) -> None:
         line = f"{message} ({self.client.stats.total} requests so far)"
-        log.info(line)
+        # One channel only, so that a task log does not show every line twice.
         if self.progress:
             self.progress(line)
+        else:
+            log.info(line)
 
 
 async def _read_users(client: OpsGenieClient, report: _Reporter) -> list[Any]:
