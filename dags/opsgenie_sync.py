@@ -100,13 +100,18 @@ PARAMS = {
     tags=["oncall-sync", "opsgenie"],
     default_args={
         "owner": "data-platform",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
+        # Only extract meets transient faults; the other tasks would fail the same way again.
+        "retries": 0,
         "execution_timeout": timedelta(minutes=30),
     },
 )
 def opsgenie_sync():
-    @task(retries=3, retry_exponential_backoff=True, max_retry_delay=timedelta(minutes=10))
+    @task(
+        retries=3,
+        retry_delay=timedelta(minutes=1),
+        retry_exponential_backoff=True,
+        max_retry_delay=timedelta(minutes=10),
+    )
     def extract() -> dict:
         return run_task("extract", get_current_context())
 
@@ -122,7 +127,7 @@ def opsgenie_sync():
     def conflict_resolve() -> dict:
         return run_task("conflict_resolve", get_current_context())
 
-    @task(retries=0)
+    @task
     def load() -> dict:
         return run_task("load", get_current_context())
 

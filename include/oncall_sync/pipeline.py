@@ -21,7 +21,13 @@ from oncall_sync.staging import Staging, load_snapshot
 log = logging.getLogger(__name__)
 
 SourceEntityType = Literal["users", "teams", "schedules", "escalations", "services"]
-SOURCE_ENTITY_TYPES = ("users", "teams", "schedules", "escalations", "services")
+SOURCE_ENTITY_TYPES: tuple[SourceEntityType, ...] = (
+    "users",
+    "teams",
+    "schedules",
+    "escalations",
+    "services",
+)
 
 # What each source entity type brings into the store.
 ENTITY_TYPES_OF: dict[str, tuple[EntityType, ...]] = {
@@ -36,9 +42,7 @@ ENTITY_TYPES_OF: dict[str, tuple[EntityType, ...]] = {
 class SyncParams(BaseModel):
     """The DAG params, validated once more here so that plain-Python callers get the same checks."""
 
-    entity_types: list[SourceEntityType] = Field(
-        default_factory=lambda: ["users", "teams", "schedules", "escalations", "services"]
-    )
+    entity_types: list[SourceEntityType] = Field(default_factory=lambda: list(SOURCE_ENTITY_TYPES))
     teams: list[str] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
     sync_contact_details: bool = True
@@ -190,12 +194,14 @@ def transform(ctx: RunContext) -> dict[str, Any]:
         ctx.path("canonical", "config.json"), result.config.model_dump(mode="json")
     )
     ctx.staging.write_json(ctx.path("canonical", "failed.json"), list(result.failed))
+    ctx.staging.write_json(ctx.path("canonical", "skipped.json"), list(result.skipped))
     fidelity: dict[str, int] = {}
     for note in result.config.notes:
         fidelity[note.fidelity.value] = fidelity.get(note.fidelity.value, 0) + 1
     return {
         "counts": result.counts,
         "failed": len(result.failed),
+        "skipped": len(result.skipped),
         "fidelity_notes": fidelity,
         "config_uri": ctx.path("canonical", "config.json"),
     }
@@ -258,24 +264,46 @@ def store_view(engine: Any, config: OnCallConfig) -> Any:
 def conflict_resolve(ctx: RunContext) -> dict[str, Any]:
     """Compare with the store and write the plan; the deletion guard may stop the run here."""
     from oncall_sync.resolve import SyncOptions, plan_changes, plan_summary
+    from oncall_sync.store.repo import store_form
 
     config = load_config(ctx)
+    manifest = load_snapshot(ctx.path("raw")).manifest
+    # Only what the extract really read can be compared: an entity type skipped by the API
+    # (services on a plan without them) must not look like everything of it was deleted.
+    extracted = set(manifest.get("entity_types", SOURCE_ENTITY_TYPES))
+    partial = manifest.get("key_scope") == "team" or bool(manifest.get("out_of_reach"))
+    if partial:
+        log.warning(
+            "the snapshot is partial (team-scoped key or entities out of reach): no tombstones"
+        )
     engine = _store_engine()
     _ensure_migrated(engine)
     options = SyncOptions(
         conflict_strategy=ctx.params.conflict_strategy,
         invite_users=ctx.params.invite_users,
         deletion_guard_share=ctx.params.deletion_guard_share,
-        entity_types=ctx.params.store_entity_types,
+        entity_types=[
+            kind
+            for source in ctx.params.entity_types
+            if source in extracted
+            for kind in ENTITY_TYPES_OF[source]
+        ],
         teams=ctx.params.teams,
         services=ctx.params.services,
-        sync_contact_details=ctx.params.sync_contact_details,
+        sync_contact_details=ctx.params.sync_contact_details and "contacts" in extracted,
+        partial_source=partial,
     )
-    plan = plan_changes(config, store_view(engine, config), options, run_id=ctx.sync_run_id)
+    plan = plan_changes(
+        config,
+        store_view(engine, config),
+        options,
+        run_id=ctx.sync_run_id,
+        store_form=store_form,
+    )
     ctx.staging.write_json(ctx.path("plan", "plan.json"), plan.model_dump(mode="json"))
     summary = plan_summary(plan)
     log.info("plan: %s", summary)
-    return {**summary, "plan_uri": ctx.path("plan", "plan.json")}
+    return {**summary, "partial_source": partial, "plan_uri": ctx.path("plan", "plan.json")}
 
 
 def load_plan(ctx: RunContext) -> Plan:
@@ -314,6 +342,7 @@ def report(
     quarantine = ctx.staging.read_json(ctx.path("quality", "quarantine.json"))
     config = load_config(ctx)
     failed = ctx.staging.read_json(ctx.path("canonical", "failed.json"))
+    skipped = ctx.staging.read_json(ctx.path("canonical", "skipped.json"))
     raw_failed = raw_of(ctx).get("failed", [])
     finished = datetime.now(UTC)
     document = build_report(
@@ -323,6 +352,7 @@ def report(
         quarantine=quarantine,
         notes=config.notes,
         failed=[*raw_failed, *failed],
+        transform_skipped=skipped,
         started_at=started_at,
         finished_at=finished,
     )

@@ -94,6 +94,7 @@ def build_report(
     quarantine: Sequence[Mapping[str, Any]],
     notes: Sequence[FidelityNote],
     failed: Sequence[Mapping[str, Any]],
+    transform_skipped: Sequence[Mapping[str, Any]] = (),
     started_at: datetime | None,
     finished_at: datetime,
 ) -> dict[str, Any]:
@@ -101,7 +102,10 @@ def build_report(
     per_entity: dict[str, Counter[str]] = {kind.value: Counter() for kind in EntityType}
     for change in plan.changes:
         per_entity[change.entity_type.value][change.action.value] += 1
+    for item in transform_skipped:  # records transform could not keep without what they need
+        per_entity.setdefault(str(item.get("entity_type")), Counter())["skip"] += 1
     by_action = Counter(change.action.value for change in plan.changes)
+    by_action["skip"] += len(transform_skipped)
 
     def listed(action: Action) -> list[dict[str, Any]]:
         return [
@@ -155,7 +159,10 @@ def build_report(
         "updated": listed(Action.UPDATE),
         "tombstoned": listed(Action.TOMBSTONE),
         "skipped_local_edit": listed(Action.SKIPPED_LOCAL_EDIT),
-        "skipped": _group_by_reason(listed(Action.SKIP)),
+        "skipped": _group_by_reason([*listed(Action.SKIP), *transform_skipped]),
+        "reconciliation": reconcile(
+            extract_summary.get("counts", {}), per_entity, quarantine, failed
+        ),
         "conflict_items": listed(Action.CONFLICT),
         "failed": [dict(item) for item in failed],
         "conflicts": [c.model_dump(mode="json") for c in plan.conflicts],
@@ -166,6 +173,49 @@ def build_report(
         "schedules": _schedule_fidelity(plan, notes),
         "tasks": {name: value for name, value in summaries.items()},
     }
+
+
+# The extract's counts per raw file, and the store entity type each becomes.
+_RECONCILED = {
+    "users": "person",
+    "contacts": "contact_method",
+    "teams": "team",
+    "schedules": "schedule",
+    "overrides": "override",
+    "escalations": "escalation_policy",
+    "services": "service",
+}
+
+
+def reconcile(
+    source_counts: Mapping[str, int],
+    per_entity: Mapping[str, Mapping[str, int]],
+    quarantine: Sequence[Mapping[str, Any]],
+    failed: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per entity type: does every source record end in exactly one outcome? (rule 3)"""
+    quarantined = Counter(str(q.get("entity_type")) for q in quarantine)
+    failures = Counter(str(f.get("entity_type")) for f in failed)
+    raw_names = {raw: kind for raw, kind in _RECONCILED.items()}
+    rows = []
+    for raw, kind in raw_names.items():
+        if raw not in source_counts:
+            continue
+        planned = sum(per_entity.get(kind, {}).values())
+        failed_here = failures[kind] + failures[raw]
+        accounted = planned + quarantined[kind] + failed_here
+        rows.append(
+            {
+                "entity_type": kind,
+                "source": source_counts[raw],
+                "planned": planned,
+                "quarantined": quarantined[kind],
+                "failed": failed_here,
+                "accounted": accounted,
+                "adds_up": accounted == source_counts[raw] + failures[raw],
+            }
+        )
+    return rows
 
 
 def _environment() -> Environment:

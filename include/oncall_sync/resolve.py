@@ -10,7 +10,7 @@ written.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -44,13 +44,20 @@ class DeletionGuardTripped(RuntimeError):
 class StoredRecord(Protocol):
     """What the store tells about one of this source's rows (see store.repo.read_state)."""
 
-    store_id: int
-    name: str
-    data: dict[str, Any]
-    source_hash: str | None
-    local_modified: bool
-    managed: str
-    source_deleted_at: datetime | None
+    @property
+    def store_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def source_hash(self) -> str | None: ...
+    @property
+    def local_modified(self) -> bool: ...
+    @property
+    def managed(self) -> str: ...
+    @property
+    def source_deleted_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,9 @@ class SyncOptions(BaseModel):
     teams: list[str] = Field(default_factory=list)  # names or ids; empty: all
     services: list[str] = Field(default_factory=list)  # names or ids; empty: all
     sync_contact_details: bool = True
+    # The snapshot may not hold everything the account has (a team-scoped key, entities out of
+    # the key's reach): then nothing missing from it is taken as deleted.
+    partial_source: bool = False
 
 
 IMPORT_SUFFIX = " (OpsGenie)"
@@ -269,9 +279,19 @@ def plan_changes(
     options: SyncOptions,
     *,
     run_id: str,
+    store_form: Callable[[EntityType, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Plan:
-    """Decide, for every source record and every stored record of this source, what load does."""
+    """Decide, for every source record and every stored record of this source, what load does.
+
+    `store_form` puts a source record in the form the store gives it back (instants in UTC, say),
+    so that a representation difference is never mistaken for a change.
+    """
     records = entity_records(config)
+    if store_form is not None:
+        records = {
+            kind: [rec.model_copy(update={"data": store_form(kind, rec.data)}) for rec in recs]
+            for kind, recs in records.items()
+        }
     selection = select_scope(config, options)
     in_scope = _selected_source_ids(config, selection) if selection.is_partial else None
     wanted_types = set(options.entity_types)
@@ -324,7 +344,7 @@ def plan_changes(
             for sid, s in stored_by_id.items()
             if s.source_deleted_at is None and s.managed != "detached"
         }
-        if in_scope is None:
+        if in_scope is None and not options.partial_source:
             guard_source[kind] = seen
             guard_stored[kind] = active
             for sid in sorted(active - seen):

@@ -1,6 +1,8 @@
-"""The DAG folder parses, and opsgenie_sync has the shape and the safety settings operators rely on."""
+"""The DAG folder parses; opsgenie_sync has the shape and safety settings operators rely on."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
@@ -23,7 +25,7 @@ def test_opsgenie_sync_is_six_tasks_in_a_line(dagbag):
     dag = dagbag.dags["opsgenie_sync"]
     order = ["extract", "validate", "transform", "conflict_resolve", "load", "report"]
     assert sorted(dag.task_ids) == sorted(order)
-    for upstream, downstream in zip(order, order[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(order):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
 
 

@@ -98,8 +98,7 @@ def store_of(config: OnCallConfig, **edits: Any) -> StoreView:
             n += 1
             records.setdefault(kind, {})[rec.source_id] = Stored(n, rec.name, rec.data, rec.hash)
     refs = {
-        p.email: StoreRef(i, "opsgenie", "acme", p.source_id)
-        for i, p in enumerate(config.people)
+        p.email: StoreRef(i, "opsgenie", "acme", p.source_id) for i, p in enumerate(config.people)
     }
     return StoreView(records=records, people_by_email=refs, **edits)
 
@@ -181,7 +180,7 @@ def test_an_existing_local_person_is_matched_by_email_case_insensitively():
 def test_unmatched_users_are_skipped_with_their_contacts_when_invite_users_is_none():
     plan = plan_changes(account(), StoreView(), SyncOptions(invite_users="none"), run_id="r")
     assert set(actions(plan, EntityType.PERSON).values()) == {Action.SKIP}
-    member = [c for c in plan.changes if c.entity_type is EntityType.TEAM_MEMBER][0]
+    member = next(c for c in plan.changes if c.entity_type is EntityType.TEAM_MEMBER)
     assert member.action is Action.SKIP and "not invited" in member.reason
     assert actions(plan, EntityType.ROTATION) == {"r1": Action.CREATE}  # the slot is kept
     assert not plan.invitations
@@ -254,7 +253,7 @@ def test_a_service_selects_its_owning_team_and_what_that_team_owns():
     plan = plan_changes(account(), StoreView(), SyncOptions(services=["checkout"]), run_id="r")
     assert actions(plan, EntityType.TEAM) == {"t1": Action.SKIP, "t2": Action.CREATE}
     assert actions(plan, EntityType.SCHEDULE) == {"s1": Action.SKIP, "s2": Action.CREATE}
-    skipped = [c for c in plan.changes if c.source_id == "t1"][0]
+    skipped = next(c for c in plan.changes if c.source_id == "t1")
     assert skipped.reason == "outside the selected teams and services"
 
 
@@ -302,3 +301,23 @@ def test_every_source_record_ends_in_exactly_one_action():
     source = {(k, r.source_id) for k, recs in entity_records(config).items() for r in recs}
     planned = [(c.entity_type, c.source_id) for c in plan.changes]
     assert sorted(planned) == sorted(source)
+
+
+def test_a_partial_snapshot_tombstones_nothing_and_skips_the_guard():
+    config = account()
+    half = config.model_copy(update={"schedules": config.schedules[:1], "people": ()})
+    plan = plan_changes(half, store_of(config), SyncOptions(partial_source=True), run_id="r")
+    assert Action.TOMBSTONE not in {c.action for c in plan.changes}
+
+
+def test_store_form_keeps_a_representation_difference_from_looking_like_a_change():
+    config = account()
+    store = store_of(config)
+
+    def upper_names(kind, data):  # a stand-in for the store's own representation
+        return {**data, "name": data["name"].upper()} if kind is EntityType.TEAM else data
+
+    for rec in store.records[EntityType.TEAM].values():
+        rec.data = upper_names(EntityType.TEAM, rec.data)  # type: ignore[attr-defined]
+    plan = plan_changes(config, store, SyncOptions(), run_id="r", store_form=upper_names)
+    assert set(actions(plan, EntityType.TEAM).values()) == {Action.UNCHANGED}

@@ -79,6 +79,18 @@ CONTACT_METHODS = ["email", "sms", "voice", "mobile"]
 DISABLED_REASONS = ["Disabled by user", "Invalid phone number", "Delivery failed repeatedly"]
 
 
+# Numbers OpsGenie would have accepted: real area codes with the fictional 555-01xx lines, and a
+# few European mobiles, in OpsGenie's "<country code>-<number>" form.
+US_AREA_CODES = (202, 212, 305, 312, 415, 512, 617, 646, 702, 808)
+
+
+def _phone_number(rng: random.Random) -> str:
+    if rng.random() < 0.15:
+        prefix, digits = rng.choice([("44-7400", 6), ("49-151", 8)])
+        return prefix + "".join(str(rng.randint(0, 9)) for _ in range(digits))
+    return f"1-{rng.choice(US_AREA_CODES)}55501{rng.randint(0, 99):02d}"
+
+
 @dataclass
 class Account:
     """One OpsGenie account: every entity as the API returns it (raw payload dicts)."""
@@ -199,7 +211,7 @@ class _Builder:
             elif method == "mobile":
                 to = rng.choice(["iPhone 15", "Pixel 8", "Galaxy S24"])
             else:
-                to = f"1-{rng.randint(200, 999)}5550{rng.randint(100, 999)}"
+                to = _phone_number(rng)
             disabled = (index == 3 and order == 0) or rng.random() < 0.05
             contacts.append(
                 {
