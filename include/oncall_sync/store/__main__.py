@@ -2,6 +2,7 @@
 
 python -m oncall_sync.store migrate [--url URL]
 python -m oncall_sync.store oncall --schedule NAME [--at ISO] [--url URL]
+python -m oncall_sync.store detach ENTITY_TYPE STORE_ID [--url URL]
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from oncall_sync.model import EntityType
 from oncall_sync.store.config import make_engine
 from oncall_sync.store.migrate import current_revision, migrate
-from oncall_sync.store.repo import read_schedules_named
+from oncall_sync.store.repo import detach, read_schedules_named
 
 
 def _instant(text: str) -> datetime:
@@ -52,6 +54,15 @@ def _oncall(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detach(args: argparse.Namespace) -> int:
+    engine = make_engine(args.url)
+    if not detach(engine, EntityType(args.entity_type), args.store_id):
+        print(f"no {args.entity_type} with id {args.store_id} in the store", file=sys.stderr)
+        return 1
+    print(f"{args.entity_type} {args.store_id} is now managed locally: the sync leaves it alone")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m oncall_sync.store", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     oncall_cmd.add_argument("--at", type=_instant, help="an ISO instant with offset (default now)")
     oncall_cmd.add_argument("--url", help=url_help)
     oncall_cmd.set_defaults(run=_oncall)
+
+    detach_cmd = commands.add_parser(
+        "detach", help="manage a synced object locally from now on (the sync leaves it alone)"
+    )
+    detach_cmd.add_argument("entity_type", choices=[kind.value for kind in EntityType])
+    detach_cmd.add_argument("store_id", type=int, help="the row's id in its table")
+    detach_cmd.add_argument("--url", help=url_help)
+    detach_cmd.set_defaults(run=_detach)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

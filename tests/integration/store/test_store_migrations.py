@@ -86,3 +86,26 @@ def test_a_store_behind_is_migrated_once_before_a_load(empty_database_url: str) 
     assert ensure_current(engine) is False
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_detach_command_hands_a_synced_row_to_local_management(
+    empty_database_url: str, capsys
+) -> None:
+    from sqlalchemy import select
+
+    from oncall_sync.store import schema
+    from oncall_sync.store.migrate import migrate
+
+    engine = make_engine(empty_database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        team_id = conn.execute(
+            schema.team.insert().values(name="Ops", source_system="opsgenie", source_id="t1")
+        ).inserted_primary_key[0]
+    assert main(["detach", "team", str(team_id), "--url", empty_database_url]) == 0
+    assert "managed locally" in capsys.readouterr().out
+    with engine.connect() as conn:
+        managed = conn.execute(select(schema.team.c.managed)).scalar_one()
+    assert managed == "detached"
+    assert main(["detach", "team", "999", "--url", empty_database_url]) == 1
+    engine.dispose()
