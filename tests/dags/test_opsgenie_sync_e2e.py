@@ -21,7 +21,11 @@ from oncall_sync.emulator.generator import generate_account
 from oncall_sync.emulator.server import run_emulator
 from oncall_sync.staging import Staging
 from oncall_sync.store import schema
-from tests.store_fixtures import snapshot, store  # noqa: F401  (fixture)
+from tests.store_fixtures import (  # noqa: F401  (fixtures are found by name)
+    postgres_server,
+    postgres_store_url,
+    store,
+)
 
 pytestmark = pytest.mark.slow
 
