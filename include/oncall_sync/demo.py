@@ -47,6 +47,8 @@ def demo_environment(emulator_url: str, api_key: str) -> dict[str, str]:
             filter(None, [str(PROJECT / "include"), os.environ.get("PYTHONPATH")])
         ),
         "AIRFLOW_CONN_OPSGENIE_DEFAULT": json.dumps(connection),
+        # `airflow standalone` starts its components by the name `airflow`: this venv's first.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "ONCALL_SYNC_STORE_URL": os.environ.get(
             "ONCALL_SYNC_STORE_URL", f"sqlite:///{var / 'oncall_store.db'}"
         ),
