@@ -299,11 +299,21 @@ def conflict_resolve(ctx: RunContext) -> dict[str, Any]:
         options,
         run_id=ctx.sync_run_id,
         store_form=store_form,
+        withheld=withheld_ids(ctx),
     )
     ctx.staging.write_json(ctx.path("plan", "plan.json"), plan.model_dump(mode="json"))
     summary = plan_summary(plan)
     log.info("plan: %s", summary)
     return {**summary, "partial_source": partial, "plan_uri": ctx.path("plan", "plan.json")}
+
+
+def withheld_ids(ctx: RunContext) -> set[str]:
+    """Source ids the source still has but this run leaves out: quarantined by validate, failed
+    in extract or transform. A bad record today must not read as a deletion (a tombstone)."""
+    quarantine = ctx.staging.read_json(ctx.path("quality", "quarantine.json"))
+    failed = ctx.staging.read_json(ctx.path("canonical", "failed.json"))
+    failed += [item.model_dump() for item in load_snapshot(ctx.path("raw")).failed]
+    return {str(item["source_id"]) for item in [*quarantine, *failed] if item.get("source_id")}
 
 
 def load_plan(ctx: RunContext) -> Plan:

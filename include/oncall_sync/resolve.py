@@ -10,7 +10,7 @@ written.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -280,11 +280,14 @@ def plan_changes(
     *,
     run_id: str,
     store_form: Callable[[EntityType, dict[str, Any]], dict[str, Any]] | None = None,
+    withheld: Collection[str] = (),
 ) -> Plan:
     """Decide, for every source record and every stored record of this source, what load does.
 
     `store_form` puts a source record in the form the store gives it back (instants in UTC, say),
-    so that a representation difference is never mistaken for a change.
+    so that a representation difference is never mistaken for a change. `withheld` are source
+    ids the source still has but this run left out (quarantined or failed): their stored rows,
+    and the rows that live inside them, are kept as they are, never tombstoned.
     """
     records = entity_records(config)
     if store_form is not None:
@@ -345,9 +348,23 @@ def plan_changes(
             if s.source_deleted_at is None and s.managed != "detached"
         }
         if in_scope is None and not options.partial_source:
-            guard_source[kind] = seen
+            held = {sid for sid in active - seen if _is_withheld(stored_by_id[sid], sid, withheld)}
+            guard_source[kind] = seen | held
             guard_stored[kind] = active
-            for sid in sorted(active - seen):
+            for sid in sorted(held):
+                s = stored_by_id[sid]
+                changes.append(
+                    PlannedChange(
+                        entity_type=kind,
+                        source_id=sid,
+                        name=s.name,
+                        action=Action.SKIP,
+                        reason="still in the source but quarantined or failed in this run: "
+                        "the stored row is kept as it was",
+                        store_id=s.store_id,
+                    )
+                )
+            for sid in sorted(active - seen - held):
                 s = stored_by_id[sid]
                 changes.append(
                     PlannedChange(
@@ -368,6 +385,17 @@ def plan_changes(
         changes=tuple(changes),
         invitations=tuple(invitations),
         conflicts=tuple(conflicts),
+    )
+
+
+# The fields by which a row lives inside another (a person's contact, a schedule's rotation).
+_CONTAINED_BY = ("person_source_id", "team_source_id", "schedule_source_id")
+
+
+def _is_withheld(stored: StoredRecord, source_id: str, withheld: Collection[str]) -> bool:
+    """Left out of this run rather than gone from the source: it, or what it lives inside."""
+    return source_id in withheld or any(
+        stored.data.get(field) in withheld for field in _CONTAINED_BY
     )
 
 
