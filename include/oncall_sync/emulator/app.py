@@ -269,6 +269,10 @@ class EmulatorApp(Starlette):
         if fault.kind == "drop":
             await self._drop(send)
             return True
+        if fault.kind == "redirect":
+            location = [(b"location", fault.location.encode())]
+            await self._raw_send(send, 302, b"", location)
+            return True
         if fault.kind == "429":
             headers = {
                 "X-RateLimit-State": "THROTTLED",

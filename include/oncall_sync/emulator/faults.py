@@ -10,7 +10,8 @@ Kinds: "429" (throttled, `X-RateLimit-Period-In-Sec` from `period`), "500", "502
 (must not be retried), "timeout" (sleeps `delay_s` before answering), "drop" (closes the
 connection without a response), "malformed" (200 with a truncated JSON body), "shift_users" (each
 hit inserts a user at the front of the users list, or removes the first one with mode="remove",
-so offsets move between page requests). `injected` counts what was injected, per kind.
+so offsets move between page requests), "redirect" (302 to `location`, another host by default: a
+client must not follow it with its key). `injected` counts what was injected, per kind.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fnmatch import fnmatchcase
 from typing import Literal
 
 FaultKind = Literal[
-    "429", "500", "501", "502", "503", "timeout", "drop", "malformed", "shift_users"
+    "429", "500", "501", "502", "503", "timeout", "drop", "malformed", "shift_users", "redirect"
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "429",
@@ -35,6 +36,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "drop",
     "malformed",
     "shift_users",
+    "redirect",
 )
 
 
@@ -49,6 +51,7 @@ class FaultRule:
     period: int = 1  # for "429": the bucket that tripped, 1 or 60 seconds
     delay_s: float = 30.0  # for "timeout": longer than any sane client timeout
     mode: Literal["insert", "remove"] = "insert"  # for "shift_users"
+    location: str = "http://opsgenie.invalid/"  # for "redirect": where the 302 points
 
 
 class FaultPlan:
@@ -72,6 +75,7 @@ class FaultPlan:
         period: int = 1,
         delay_s: float = 30.0,
         mode: Literal["insert", "remove"] = "insert",
+        location: str = "http://opsgenie.invalid/",
     ) -> FaultRule:
         """Switch a fault on: for the next `times` matching requests, or with `probability`.
 
@@ -89,6 +93,7 @@ class FaultPlan:
             period=period,
             delay_s=delay_s,
             mode=mode,
+            location=location,
         )
         with self._lock:
             self.rules = [*self.rules, rule]
