@@ -105,7 +105,8 @@ def build_report(
     for item in transform_skipped:  # records transform could not keep without what they need
         per_entity.setdefault(str(item.get("entity_type")), Counter())["skip"] += 1
     by_action = Counter(change.action.value for change in plan.changes)
-    by_action["skip"] += len(transform_skipped)
+    if transform_skipped:
+        by_action["skip"] += len(transform_skipped)
 
     def listed(action: Action) -> list[dict[str, Any]]:
         return [
