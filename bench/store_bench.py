@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time as clock
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -335,6 +337,22 @@ def run_store_bench(engine_url: str, config: OnCallConfig) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def scratch_database(pg_dsn: str) -> Iterator[str]:
+    """A new PostgreSQL database next to the one `pg_dsn` names, dropped afterwards: its URL."""
+    admin_url = make_url(pg_dsn).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"oncall_sync_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _run_one(engine: str, pg_dsn: str | None) -> dict[str, Any]:
     config = large_config()
     if engine == "sqlite":
@@ -342,18 +360,8 @@ def _run_one(engine: str, pg_dsn: str | None) -> dict[str, Any]:
             return run_store_bench(f"sqlite:///{Path(folder) / 'bench.db'}", config)
     if not pg_dsn:
         raise SystemExit("PostgreSQL bench needs --pg-dsn or ONCALL_SYNC_TEST_PG_DSN")
-    admin_url = make_url(pg_dsn).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"oncall_sync_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    with scratch_database(pg_dsn) as url:
         return run_store_bench(url, config)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
