@@ -323,3 +323,28 @@ def test_path_identifiers_are_escaped() -> None:
 
     asyncio.run(get())
     assert fake.requests[-1].url.raw_path.startswith(b"/v2/users/a%2Fb%20c/contacts")
+
+
+def test_requests_waiting_for_their_domains_token_hold_no_slot_another_domain_needs() -> None:
+    # Thousands of contact GETs queue on the configuration bucket; the users pages (search
+    # domain) must not wait behind them for one of the `concurrency` slots.
+    fake = FakeOpsGenie(make_account(3))
+    slow = {**FAST_LIMITS, "configuration": DomainLimits(per_second=20, per_minute=1200)}
+    client = client_for(fake, rate_limits=slow, concurrency=1)
+    finished: list[str] = []
+
+    async def get(template: str, name: str) -> None:
+        await client.get_data(template, params={"limit": 100, "offset": 0})
+        finished.append(name)
+
+    async def run() -> None:
+        async with client:
+            queued = [asyncio.create_task(get("GET /v2/account", f"account {i}")) for i in range(8)]
+            await asyncio.sleep(0)  # the account reads are all waiting before the users page
+            await get("GET /v2/users", "users")
+            await asyncio.gather(*queued)
+
+    asyncio.run(run())
+
+    assert len(finished) == 9
+    assert finished.index("users") < 4, finished

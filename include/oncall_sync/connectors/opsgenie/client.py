@@ -230,8 +230,11 @@ class OpsGenieClient:
             if attempt > 1:
                 self.stats.retries += 1
             try:
+                # The token first, then a slot: a request waiting for its domain's token must
+                # not hold one of the `concurrency` slots, or a throttled domain (thousands of
+                # queued contact GETs) starves the others (the sequential users pages).
+                await self.limiter.acquire(domain)
                 async with self._semaphore:
-                    await self.limiter.acquire(domain)
                     self.stats.by_endpoint[template] += 1
                     response = await self._send(template, path, params)
                 return self._accept(template, domain, response)
