@@ -43,8 +43,47 @@ def run_context(context: Mapping[str, Any]) -> pipeline.RunContext:
     )
 
 
+def is_permanent(error: BaseException) -> bool:
+    """A failure no retry can fix: a rejected or malformed key, a redirect off the API's host,
+    a plan without the API, paging that loops, a source that shrank past the guard, too much
+    quarantined. Retrying would only wait minutes and knock on the API again with a bad key."""
+    from oncall_sync.connectors.opsgenie.errors import (
+        AuthenticationError,
+        KeyFormatError,
+        NotInPlanError,
+        PagingError,
+        UnsafeRedirectError,
+    )
+    from oncall_sync.resolve import DeletionGuardTripped
+
+    permanent: tuple[type[BaseException], ...] = (
+        AuthenticationError,
+        KeyFormatError,
+        NotInPlanError,
+        PagingError,
+        UnsafeRedirectError,
+        DeletionGuardTripped,
+    )
+    if type(error).__name__ == "QuarantineThresholdExceeded":  # quality imports GX: not here
+        return True
+    return isinstance(error, permanent)
+
+
 def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one pipeline task for this DAG run; the returned summary is the task's XCom."""
+    """Run one pipeline task for this DAG run; the returned summary is the task's XCom.
+
+    A permanent failure fails the task at once (AirflowFailException), skipping its retries."""
+    try:
+        return _run_task(name, context)
+    except Exception as error:
+        if not is_permanent(error):
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{type(error).__name__}: {error}") from error
+
+
+def _run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
     ctx = run_context(context)
     started = time.monotonic()
     if name == "report":
