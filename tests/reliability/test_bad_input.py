@@ -25,10 +25,10 @@ CORPUS = load_corpus(Path(__file__).parent / "corpus")
 
 # Bugs these tests found, open until the owners of quality.py / the store fix them.
 POSTGRES_BUGS = {
-    "user_control_characters": "a NUL byte in a name reaches the store; PostgreSQL refuses text "
-    "with NUL, so one record fails the whole load with a bare psycopg DataError",
-    "user_huge_fullname": "a name longer than the store's VARCHAR(255) reaches the store; "
-    "PostgreSQL refuses it, so one record fails the whole load with a bare DataError",
+    "user_control_characters": "a NUL byte in a name passes validate; PostgreSQL cannot hold "
+    "it, so one record stops the whole load (StoreWriteError) instead of being quarantined",
+    "user_huge_fullname": "a name longer than the store's VARCHAR(255) passes validate; "
+    "PostgreSQL refuses it, so one record stops the whole load instead of being quarantined",
 }
 
 
@@ -89,9 +89,27 @@ def test_every_bad_record_of_the_corpus_lands_the_same_way_on_postgresql(
     assert_accounted_for(outcomes)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(POSTGRES_BUGS))
+def test_a_value_postgresql_cannot_hold_stops_the_load_in_words_and_writes_nothing(
+    name: str, base: Base, tmp_path: Path, postgres_database: str
+) -> None:
+    _empty_postgres(postgres_database)
+
+    outcomes = run_bad(base, name, CORPUS[name]["records"], tmp_path, postgres_database)
+
+    # run_bad has checked that the stopped run left the store as it was.
+    assert [o.kind for o in outcomes] == ["stopped"]
+    assert (
+        "was not applied (nothing was written): the store cannot hold a value"
+        in (outcomes[0].reasons[0])
+    )
+
+
 def assert_accounted_for(outcomes: list[Outcome]) -> None:
+    # One bad record never stops the whole sync: it is imported, or left out with its reason.
     for outcome in outcomes:
-        assert outcome.kind in ("imported", "quarantined", "failed", "stopped"), outcome
+        assert outcome.kind in ("imported", "quarantined", "failed"), outcome
         if outcome.kind != "imported":
             assert all(reason.strip() for reason in outcome.reasons), outcome
 

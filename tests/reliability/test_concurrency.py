@@ -132,7 +132,8 @@ def test_a_second_sqlite_load_that_cannot_wait_fails_cleanly_and_writes_nothing(
     assert first.wait(timeout=120) == 0
 
     error = next(line for line in events.read_text().splitlines() if " error " in line)
-    assert "locked" in error
+    assert "StoreWriteError" in error and "nothing was written" in error
+    assert "another load holds the store's write lock" in error
     only_first = make_engine(new_sqlite_store(tmp_path, "only-first"))
     try:
         apply_plan(only_first, Plan.model_validate_json(Path(plans["first"]).read_text()))

@@ -7,6 +7,7 @@ natural key), under a store-wide lock, all or nothing; an unchanged entity costs
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from oncall_sync.model import (
@@ -47,6 +48,7 @@ from oncall_sync.model import (
     normalise_email,
     record_hash,
 )
+from oncall_sync.store import config as store_config
 from oncall_sync.store import schema as s
 
 _CHUNK = 900  # ids per IN list: well under SQLite's bound-parameter limit
@@ -1201,11 +1203,38 @@ def apply_plan(engine: Engine, plan: Plan, *, now: datetime | None = None) -> di
     try:
         with write_transaction(engine) as conn:
             return _Load(conn, plan, moment).run()
-    except IntegrityError as exc:
+    except Exception as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
         raise StoreWriteError(
-            f"the plan for run {plan.run_id} conflicts with the store and was not applied "
-            f"(nothing was written): {str(exc.orig).splitlines()[0]}"
+            f"the plan for run {plan.run_id} was not applied (nothing was written): {refusal}"
         ) from exc
+
+
+def _refusal(exc: Exception) -> str | None:
+    """Words for a database that refused the load, or None for anything else.
+
+    Rows go in through SQLAlchemy (wrapped errors) and, on PostgreSQL, through psycopg's COPY
+    (the driver's own errors); a second load waiting past SQLite's busy timeout is refused too.
+    """
+    if isinstance(exc, IntegrityError):
+        return f"it conflicts with the store: {_first_line(exc.orig)}"
+    if isinstance(exc, DataError):
+        return f"the store cannot hold a value: {_first_line(exc.orig)}"
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
+        return (
+            "another load holds the store's write lock and did not finish within the busy "
+            f"timeout ({store_config.SQLITE_BUSY_TIMEOUT_MS} ms); re-run load when it is done"
+        )
+    driver = sys.modules.get("psycopg")
+    if driver is not None and isinstance(exc, driver.DataError | driver.IntegrityError):
+        return f"the store cannot hold a value: {_first_line(exc)}"
+    return None
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 # --- runs and detaching ----------------------------------------------------------------------
