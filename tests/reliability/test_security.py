@@ -22,7 +22,7 @@ from oncall_sync.connectors.opsgenie.extract import extract_snapshot
 from oncall_sync.connectors.opsgenie.hook import client_from_connection_fields
 from oncall_sync.emulator.server import RunningEmulator, run_emulator
 from tests.reliability.conftest import new_sqlite_store
-from tests.reliability.harness import client_factory, run_context, sync
+from tests.reliability.harness import client_factory, note_faults, run_context, sync
 
 KEY = "3f1c2a9e-5b7d-4e2f-9a0c-1d2e3f4a5b6c"
 
@@ -58,6 +58,14 @@ class Listener:
 def emulator() -> Iterator[RunningEmulator]:
     with run_emulator(size="tiny", seed=7) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def faults_counted(emulator: RunningEmulator) -> Iterator[None]:
+    emulator.faults.reset()
+    yield
+    note_faults(emulator)
+    emulator.faults.reset()
 
 
 @pytest.fixture
@@ -100,7 +108,6 @@ def test_a_redirect_to_another_host_is_refused_and_the_key_never_sent_there(
         asyncio.run(run())
 
     assert "another host" in str(refused.value) and emulator.api_key not in str(refused.value)
-    emulator.faults.reset()
     assert elsewhere.received == b""
 
 
@@ -116,7 +123,6 @@ def test_a_failed_sync_after_a_refused_redirect_writes_nothing(
     with pytest.raises(UnsafeRedirectError):
         sync(run_context(tmp_path / "staging", "redirected"), url, client_factory(emulator))
 
-    emulator.faults.reset()
     assert elsewhere.received == b""
     assert not (tmp_path / "staging" / "opsgenie_sync" / "redirected" / "raw").exists()
 
