@@ -290,10 +290,136 @@ def build_frames(raw: Mapping[str, Any]) -> tuple[list[Frame], dict[str, Any]]:
             _override_frames,
             _escalation_frames,
             _service_frames,
+            _storable_frames,
         )
         for frame in build(snap)
     ]
     return frames, snap.zones
+
+
+def unstorable_text(value: Any, *, skip: str | None = None) -> str | None:
+    """Why a record's text cannot be stored faithfully (a NUL character: PostgreSQL's text
+    cannot hold one, and dropping it would change the value), or None."""
+    if isinstance(value, str):
+        return (
+            "contains a NUL character (\\x00), which the store cannot hold"
+            if "\x00" in value
+            else None
+        )
+    if isinstance(value, Mapping):
+        items: Iterable[Any] = (v for k, v in value.items() if k != skip)
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = unstorable_text(item)
+        if problem:
+            return problem
+    return None
+
+
+def _storable_frames(snap: _Snapshot) -> list[Frame]:
+    """Every record's text, anywhere in it, can be stored as it is."""
+    _, gxe = _gx()
+    frames: list[Frame] = []
+
+    def frame(name: str, kind: EntityType, records: Iterable[tuple[str, str, Any]]) -> None:
+        storable = Frame(f"{name}_text", kind)
+        for q_id, q_name, record in records:
+            storable.rows.append(
+                {
+                    "q_id": q_id,
+                    "q_name": q_name,
+                    "unstorable": unstorable_text(record, skip="rotations"),
+                }
+            )
+        storable.checks = [
+            Check(
+                f"{kind.value}.text_storable",
+                gxe.ExpectColumnValuesToBeNull(column="unstorable"),
+                lambda r: f"{r['q_name'] or r['q_id']}: {r['unstorable']}",
+            )
+        ]
+        frames.append(storable)
+
+    def listed(collection: str, rows: list[Mapping[str, Any]], name_key: str):
+        for i, record in enumerate(rows):
+            yield (
+                text(record.get("id")) or _placeholder(collection, i),
+                text(record.get(name_key)) or "",
+                record,
+            )
+
+    frame("users", EntityType.PERSON, listed("users", snap.users, "username"))
+    frame(
+        "contacts",
+        EntityType.CONTACT_METHOD,
+        (
+            (text(c.get("id")) or _placeholder("contacts", i), text(c.get("to")) or "", c)
+            for i, (_, c) in enumerate(iter_contacts(snap.raw))
+        ),
+    )
+    frame("teams", EntityType.TEAM, listed("teams", snap.teams, "name"))
+    frame("schedules", EntityType.SCHEDULE, listed("schedules", snap.schedules, "name"))
+    frame(
+        "rotations",
+        EntityType.ROTATION,
+        (
+            (
+                text(as_mapping(r).get("id"))
+                or f"<schedule {text(s.get('id'))} rotation {j} without id>",
+                text(as_mapping(r).get("name")) or "",
+                r,
+            )
+            for s in snap.schedules
+            for j, r in enumerate(as_list(s.get("rotations")))
+        ),
+    )
+    frame(
+        "overrides",
+        EntityType.OVERRIDE,
+        (
+            (
+                f"{schedule_id}:{text(as_mapping(o).get('alias'))}",
+                text(as_mapping(o).get("alias")) or "",
+                o,
+            )
+            for schedule_id, items in as_mapping(snap.raw.get("overrides")).items()
+            for o in as_list(items)
+        ),
+    )
+    frame(
+        "escalations", EntityType.ESCALATION_POLICY, listed("escalations", snap.escalations, "name")
+    )
+    frame("services", EntityType.SERVICE, listed("services", snap.services, "name"))
+    return frames
+
+
+def _identity_checks(rule: str, noun: str, *, named: bool = False) -> list[Check]:
+    """Every record has an id, no two share one, and (where it has one) a name."""
+    _, gxe = _gx()
+    checks = [
+        Check(
+            f"{rule}.id_present",
+            gxe.ExpectColumnValuesToNotBeNull(column="id"),
+            lambda r: f"{noun} has no id",
+        ),
+        Check(
+            f"{rule}.id_unique",
+            gxe.ExpectColumnValuesToBeUnique(column="id"),
+            lambda r: f"id {r['id']} is used by more than one {noun}",
+        ),
+    ]
+    if named:
+        checks.append(
+            Check(
+                f"{rule}.name_present",
+                gxe.ExpectColumnValuesToNotBeNull(column="name"),
+                lambda r: f"{noun} has no name",
+            )
+        )
+    return checks
 
 
 def _dangling_reason(what: str) -> Callable[[Row], str]:
@@ -323,16 +449,7 @@ def _user_frames(snap: _Snapshot) -> list[Frame]:
         if row["email_key"]:
             sharing[row["email_key"]].append(row["q_id"])
     users.checks = [
-        Check(
-            "user.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "user has no id",
-        ),
-        Check(
-            "user.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one user",
-        ),
+        *_identity_checks("user", "user"),
         Check(
             "user.email_present",
             gxe.ExpectColumnValuesToNotBeNull(column="username"),
@@ -448,21 +565,7 @@ def _team_frames(snap: _Snapshot) -> list[Frame]:
                 }
             )
     teams.checks = [
-        Check(
-            "team.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "team has no id",
-        ),
-        Check(
-            "team.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one team",
-        ),
-        Check(
-            "team.name_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="name"),
-            lambda r: "team has no name",
-        ),
+        *_identity_checks("team", "team", named=True),
     ]
     members.checks = [
         Check(
@@ -547,21 +650,7 @@ def _schedule_frames(snap: _Snapshot) -> list[Frame]:
                     }
                 )
     schedules.checks = [
-        Check(
-            "schedule.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "schedule has no id",
-        ),
-        Check(
-            "schedule.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one schedule",
-        ),
-        Check(
-            "schedule.name_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="name"),
-            lambda r: "schedule has no name",
-        ),
+        *_identity_checks("schedule", "schedule", named=True),
         Check(
             "schedule.time_zone_present",
             gxe.ExpectColumnValuesToNotBeNull(column="zone"),
@@ -582,16 +671,7 @@ def _schedule_frames(snap: _Snapshot) -> list[Frame]:
         ),
     ]
     rotations.checks = [
-        Check(
-            "rotation.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "rotation has no id",
-        ),
-        Check(
-            "rotation.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one rotation",
-        ),
+        *_identity_checks("rotation", "rotation"),
         Check(
             "rotation.type_known",
             gxe.ExpectColumnValuesToBeInSet(column="type", value_set=sorted(TURN_UNITS)),
@@ -826,21 +906,7 @@ def _escalation_frames(snap: _Snapshot) -> list[Frame]:
                 }
             )
     escalations.checks = [
-        Check(
-            "escalation.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "escalation has no id",
-        ),
-        Check(
-            "escalation.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one escalation",
-        ),
-        Check(
-            "escalation.name_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="name"),
-            lambda r: "escalation has no name",
-        ),
+        *_identity_checks("escalation", "escalation", named=True),
         Check(
             "escalation.owner_team_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
@@ -922,21 +988,7 @@ def _service_frames(snap: _Snapshot) -> list[Frame]:
             }
         )
     services.checks = [
-        Check(
-            "service.id_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="id"),
-            lambda r: "service has no id",
-        ),
-        Check(
-            "service.id_unique",
-            gxe.ExpectColumnValuesToBeUnique(column="id"),
-            lambda r: f"id {r['id']} is used by more than one service",
-        ),
-        Check(
-            "service.name_present",
-            gxe.ExpectColumnValuesToNotBeNull(column="name"),
-            lambda r: "service has no name",
-        ),
+        *_identity_checks("service", "service", named=True),
         Check(
             "service.owner_team_resolvable",
             gxe.ExpectColumnValuesToBeNull(column="dangling"),
