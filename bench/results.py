@@ -212,7 +212,8 @@ def markdown(result: dict[str, Any]) -> str:
         "# oncall-sync benchmark",
         "",
         f"{result['generated_at']} · {result['machine']['cpus']} cores · load average "
-        f"{result['machine']['load_average_before']} before the run · "
+        f"{result['machine']['load_average_before']} before the run, "
+        f"{_cell(result['machine'].get('load_average_during'))} during · "
         f"total {result['total_seconds']:.0f} s.",
         f"Emulator in its own process: latency {s['latency_ms']:g} ms; rate limits {limits} "
         f"(the emulator's defaults x{s['rate_limit_scale']:g}, raised so the run fits 15 minutes; "
