@@ -78,7 +78,6 @@ def elsewhere() -> Iterator[Listener]:
 def test_the_emulator_redirect_fault_answers_302_to_another_host(
     emulator: RunningEmulator,
 ) -> None:
-    emulator.faults.reset()
     emulator.faults.add("redirect", times=1, location="http://opsgenie.invalid/v2/account")
 
     answer = httpx.get(
@@ -95,7 +94,6 @@ def test_the_emulator_redirect_fault_answers_302_to_another_host(
 def test_a_redirect_to_another_host_is_refused_and_the_key_never_sent_there(
     path: str, emulator: RunningEmulator, elsewhere: Listener
 ) -> None:
-    emulator.faults.reset()
     emulator.faults.add("redirect", path=path, location=f"http://127.0.0.1:{elsewhere.port}{path}")
 
     async def run() -> None:
@@ -114,7 +112,6 @@ def test_a_redirect_to_another_host_is_refused_and_the_key_never_sent_there(
 def test_a_failed_sync_after_a_refused_redirect_writes_nothing(
     emulator: RunningEmulator, elsewhere: Listener, tmp_path: Path
 ) -> None:
-    emulator.faults.reset()
     emulator.faults.add(
         "redirect", path="/v2/escalations", location=f"http://127.0.0.1:{elsewhere.port}/"
     )
@@ -191,7 +188,6 @@ def test_an_explicit_host_is_the_only_host_and_plain_http_is_warned_about(
 
 
 def test_staging_and_report_files_are_owner_only(emulator: RunningEmulator, tmp_path: Path) -> None:
-    emulator.faults.reset()
     staging = tmp_path / "staging"
     sync(run_context(staging, "private"), new_sqlite_store(tmp_path), client_factory(emulator))
 
