@@ -131,7 +131,8 @@ def opsgenie_sync():
     def load() -> dict:
         return run_task("load", get_current_context())
 
-    @task
+    # Runs after a failure too, to report where and why; it then fails the run itself.
+    @task(trigger_rule="all_done")
     def report() -> dict:
         return run_task("report", get_current_context())
 

@@ -73,18 +73,27 @@ def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """Run one pipeline task for this DAG run; the returned summary is the task's XCom.
 
     A permanent failure fails the task at once (AirflowFailException), skipping its retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ctx = run_context(context)
     try:
-        return _run_task(name, context)
+        result = _run_task(name, ctx, context)
     except Exception as error:
+        # Kept in staging, so that the report of a failed run can say where and why.
+        pipeline.record_task_outcome(ctx, name, error)
         if not is_permanent(error):
             raise
-        from airflow.sdk.exceptions import AirflowFailException
-
         raise AirflowFailException(f"{type(error).__name__}: {error}") from error
+    pipeline.record_task_outcome(ctx, name, None)
+    if name == "report" and result.get("status") == "failed":
+        raise AirflowFailException(
+            f"The run failed at {result['failed_task']}: {result['error']} "
+            f"(the report says what happened: {result['report_html']})"
+        )
+    return result
 
 
-def _run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    ctx = run_context(context)
+def _run_task(name: str, ctx: pipeline.RunContext, context: Mapping[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     if name == "report":
         ti = context["ti"]

@@ -7,6 +7,7 @@ through XCom (DESIGN.md rule 1).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -89,6 +90,27 @@ class RunContext:
     @property
     def sync_run_id(self) -> str:
         return f"{self.dag_id}/{self.run_id}"
+
+
+def record_task_outcome(ctx: RunContext, task: str, error: BaseException | None) -> None:
+    """Keep each task's last outcome beside the data, for the report of a run that failed."""
+    outcome: dict[str, Any] = {"task": task, "state": "success" if error is None else "failed"}
+    if error is not None:
+        outcome |= {"error_type": type(error).__name__, "error": str(error)}
+    ctx.staging.write_json(ctx.path("tasks", f"{task}.json"), outcome)
+
+
+def failed_tasks(ctx: RunContext) -> list[dict[str, Any]]:
+    """The tasks of this run whose last attempt failed, in pipeline order."""
+    order = ("extract", "validate", "transform", "conflict_resolve", "load")
+    outcomes = []
+    for task in order:
+        uri = ctx.path("tasks", f"{task}.json")
+        if ctx.staging.exists(uri):
+            outcome = ctx.staging.read_json(uri)
+            if outcome.get("state") == "failed":
+                outcomes.append(outcome)
+    return outcomes
 
 
 def _progress(message: str) -> None:
@@ -215,9 +237,17 @@ def load_config(ctx: RunContext) -> OnCallConfig:
 
 
 def _store_engine() -> Any:
-    from oncall_sync.store.config import make_engine, store_url
+    from oncall_sync.store.config import store_url
 
-    return make_engine(store_url())
+    return _engine_for(store_url())
+
+
+@functools.lru_cache(maxsize=4)
+def _engine_for(url: str) -> Any:
+    """One engine (and connection pool) per store URL for the life of the process."""
+    from oncall_sync.store.config import make_engine
+
+    return make_engine(url)
 
 
 def _ensure_migrated(engine: Any) -> None:
@@ -345,26 +375,34 @@ def load(ctx: RunContext) -> dict[str, Any]:
 def report(
     ctx: RunContext, summaries: Mapping[str, Any], started_at: datetime | None = None
 ) -> dict[str, Any]:
-    """Gather the task summaries and the plan into report.json and report.html."""
+    """Gather the task summaries and the plan into report.json and report.html.
+
+    It also runs when an earlier task failed: the report then says which task failed and why,
+    with whatever the run had produced by then.
+    """
     from oncall_sync.report import build_report, render_html
 
-    plan = load_plan(ctx)
-    quarantine = ctx.staging.read_json(ctx.path("quality", "quarantine.json"))
-    config = load_config(ctx)
-    failed = ctx.staging.read_json(ctx.path("canonical", "failed.json"))
-    skipped = ctx.staging.read_json(ctx.path("canonical", "skipped.json"))
-    raw_failed = raw_of(ctx).get("failed", [])
-    finished = datetime.now(UTC)
+    failures = failed_tasks(ctx)
+    read = _reader(ctx)
+    plan = (
+        load_plan(ctx)
+        if ctx.staging.exists(ctx.path("plan", "plan.json"))
+        else Plan(source_system="opsgenie", source_account=_account_of(ctx), run_id=ctx.sync_run_id)
+    )
+    config_exists = ctx.staging.exists(ctx.path("canonical", "config.json"))
+    notes = load_config(ctx).notes if config_exists else ()
+    raw_failed = raw_of(ctx).get("failed", []) if _has_snapshot(ctx) else []
     document = build_report(
         ctx=ctx,
         summaries=summaries,
         plan=plan,
-        quarantine=quarantine,
-        notes=config.notes,
-        failed=[*raw_failed, *failed],
-        transform_skipped=skipped,
+        quarantine=read("quality", "quarantine.json"),
+        notes=notes,
+        failed=[*raw_failed, *read("canonical", "failed.json")],
+        transform_skipped=read("canonical", "skipped.json"),
         started_at=started_at,
-        finished_at=finished,
+        finished_at=datetime.now(UTC),
+        failures=failures,
     )
     json_uri = ctx.path("report", "report.json")
     html_uri = ctx.path("report", "report.html")
@@ -373,9 +411,34 @@ def report(
     if not ctx.params.dry_run:
         from oncall_sync.store.repo import record_sync_run
 
-        record_sync_run(_store_engine(), document["sync_run"])
+        try:
+            record_sync_run(_store_engine(), document["sync_run"])
+        except Exception:
+            if not failures:
+                raise
+            log.exception("could not record the failed run in the store")
     log.info("sync report: %s", html_uri)
     return {**document["summary"], "report_html": html_uri, "report_json": json_uri}
+
+
+def _reader(ctx: RunContext) -> Callable[..., list[Any]]:
+    """Read a staged list, or [] when the task that writes it did not get that far."""
+
+    def read(*parts: str) -> list[Any]:
+        uri = ctx.path(*parts)
+        return list(ctx.staging.read_json(uri)) if ctx.staging.exists(uri) else []
+
+    return read
+
+
+def _has_snapshot(ctx: RunContext) -> bool:
+    return ctx.staging.exists(ctx.path("raw", "manifest.json"))
+
+
+def _account_of(ctx: RunContext) -> str:
+    if _has_snapshot(ctx):
+        return str(load_snapshot(ctx.path("raw")).manifest.get("source_account") or "unknown")
+    return "unknown"
 
 
 def _write_text(staging: Staging, uri: str, text: str) -> None:

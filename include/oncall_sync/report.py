@@ -97,6 +97,7 @@ def build_report(
     transform_skipped: Sequence[Mapping[str, Any]] = (),
     started_at: datetime | None,
     finished_at: datetime,
+    failures: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The whole report as JSON-able data; `summary` is what the report task puts in XCom."""
     per_entity: dict[str, Counter[str]] = {kind.value: Counter() for kind in EntityType}
@@ -124,7 +125,12 @@ def build_report(
     extract_summary = summaries.get("extract", {}) or {}
     load_summary = summaries.get("load", {}) or {}
     dry_run = bool(ctx.params.dry_run)
+    failure = failures[0] if failures else None
+    status = "failed" if failure else "dry_run" if dry_run else "success"
     summary = {
+        "status": status,
+        "failed_task": failure["task"] if failure else None,
+        "error": failure.get("error") if failure else None,
         "source_system": plan.source_system,
         "source_account": plan.source_account,
         "run": ctx.sync_run_id,
@@ -144,11 +150,16 @@ def build_report(
         "source_account": plan.source_account,
         "started_at": _iso(started_at),
         "finished_at": _iso(finished_at),
-        "status": "dry_run" if dry_run else "success",
+        "status": status,
         "dry_run": dry_run,
         "conflict_strategy": ctx.params.conflict_strategy,
         "params": ctx.params.model_dump(mode="json"),
-        "stats": {"actions": dict(by_action), "rows_written": summary["rows_written"]},
+        "stats": {
+            "actions": dict(by_action),
+            "rows_written": summary["rows_written"],
+            "failed_task": summary["failed_task"],
+            "error": summary["error"],
+        },
     }
     return {
         "format": REPORT_FORMAT,

@@ -249,6 +249,12 @@ def test_the_deletion_guard_stops_a_shrunken_source_before_load(sync, store):  #
         sync.run(emulator=small)
     assert "deletion guard" in str(failure.value)
     assert "schedule" in str(failure.value)
+    # The report still runs, and tells the analyst where the run stopped and why.
+    stopped = sync.latest_report()
+    assert stopped["summary"]["status"] == "failed"
+    assert stopped["summary"]["failed_task"] == "conflict_resolve"
+    assert "vanished" in stopped["summary"]["error"]
+    assert count(store, "sync_run", "status = 'failed'") == 1
     assert stable_snapshot(store) == before
     assert count(store, "schedule", "source_deleted_at IS NOT NULL") == 0
 
