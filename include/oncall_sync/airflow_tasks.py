@@ -76,6 +76,7 @@ def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
     ctx = run_context(context)
+    pipeline.tune_garbage_collector()
     try:
         result = _run_task(name, ctx, context)
     except Exception as error:
