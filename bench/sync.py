@@ -45,8 +45,11 @@ def preload() -> None:
     # The imported modules are hundreds of thousands of objects: left in the collected
     # generations, a child's first full collection walks them all (and copies their pages),
     # charging a stage ~0.2 s that depends on where the parent's gc counters stood at fork.
+    # Stages then run with the collector set as a DAG task sets it (airflow_tasks.run_task).
+    from oncall_sync.pipeline import tune_garbage_collector
+
     gc.collect()
-    gc.freeze()
+    tune_garbage_collector()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,11 @@ from bench.run import main
 @pytest.fixture(scope="module")
 def bench_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench")
-    code = main(["--sizes", "tiny,tiny-2x", "--repeats", "1", "--no-airflow", "--out", str(out)])
+    with pytest.MonkeyPatch.context() as env:  # the SQLite syncs only, wherever this runs
+        env.delenv("ONCALL_SYNC_TEST_PG_DSN", raising=False)
+        code = main(
+            ["--sizes", "tiny,tiny-2x", "--repeats", "1", "--no-airflow", "--out", str(out)]
+        )
     assert code == 0
     assert (out / "latest.md").read_text().startswith("# oncall-sync benchmark")
     return json.loads((out / "latest.json").read_text())
