@@ -417,8 +417,7 @@ def _plan_new(
         "entity_type": rec.entity_type,
         "source_id": rec.source_id,
         "name": rec.name,
-        "record": rec.data,
-        "diff": field_diff(None, rec.data),
+        "record": rec.data,  # a create's diff would repeat the whole record: none is kept
     }
     if rec.entity_type is EntityType.PERSON:
         return _plan_new_person(rec, store, options, base)
@@ -526,7 +525,7 @@ def _plan_name_collision(
     return PlannedChange(
         action=Action.CREATE,
         reason=f"name collision: imported under a suffixed name {renamed['name']!r}",
-        **{**base, "record": renamed, "diff": field_diff(None, renamed)},
+        **{**base, "record": renamed},
     )
 
 

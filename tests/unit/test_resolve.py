@@ -321,3 +321,9 @@ def test_store_form_keeps_a_representation_difference_from_looking_like_a_change
         rec.data = upper_names(EntityType.TEAM, rec.data)  # type: ignore[attr-defined]
     plan = plan_changes(config, store, SyncOptions(), run_id="r", store_form=upper_names)
     assert set(actions(plan, EntityType.TEAM).values()) == {Action.UNCHANGED}
+
+
+def test_a_create_carries_its_record_but_no_diff_repeating_it():
+    plan = plan_changes(account(), StoreView(), SyncOptions(), run_id="r")
+    created = [c for c in plan.changes if c.action is Action.CREATE]
+    assert created and all(c.record and not c.diff for c in created)
