@@ -422,8 +422,41 @@ def _identity_checks(rule: str, noun: str, *, named: bool = False) -> list[Check
     return checks
 
 
-def _dangling_reason(what: str) -> Callable[[Row], str]:
-    return lambda row: f"{row['ref_text']} does not resolve to {what} in the snapshot"
+def _window_checks(rule: str) -> list[Check]:
+    """startDate and endDate parse as instants, and the window ends after it starts."""
+    _, gxe = _gx()
+    return [
+        Check(
+            f"{rule}.start_parses",
+            gxe.ExpectColumnValuesToBeNull(column="start_problem"),
+            lambda r: f"startDate: {r['start_problem']}",
+        ),
+        Check(
+            f"{rule}.end_parses",
+            gxe.ExpectColumnValuesToBeNull(column="end_problem"),
+            lambda r: f"endDate: {r['end_problem']}",
+        ),
+        Check(
+            f"{rule}.end_after_start",
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="end_at", column_B="start_at", ignore_row_if="either_value_is_missing"
+            ),
+            lambda r: (
+                f"endDate {r['end_at']:%Y-%m-%dT%H:%M:%SZ} is not after startDate "
+                f"{r['start_at']:%Y-%m-%dT%H:%M:%SZ}"
+            ),
+        ),
+    ]
+
+
+def _resolvable_check(rule: str, what: str) -> Check:
+    """The row's reference (its `dangling` column is None) resolves to something in the snapshot."""
+    _, gxe = _gx()
+    return Check(
+        rule,
+        gxe.ExpectColumnValuesToBeNull(column="dangling"),
+        lambda row: f"{row['ref_text']} does not resolve to {what} in the snapshot",
+    )
 
 
 def _user_frames(snap: _Snapshot) -> list[Frame]:
@@ -539,7 +572,6 @@ def _contact_frames(snap: _Snapshot) -> list[Frame]:
 
 def _team_frames(snap: _Snapshot) -> list[Frame]:
     """Teams, and their members' users."""
-    _, gxe = _gx()
     teams = Frame("teams", EntityType.TEAM)
     members = Frame("team_members", EntityType.TEAM_MEMBER)
     for i, team in enumerate(snap.teams):
@@ -567,13 +599,7 @@ def _team_frames(snap: _Snapshot) -> list[Frame]:
     teams.checks = [
         *_identity_checks("team", "team", named=True),
     ]
-    members.checks = [
-        Check(
-            "team_member.user_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a user"),
-        )
-    ]
+    members.checks = [_resolvable_check("team_member.user_resolvable", "a user")]
     return [teams, members]
 
 
@@ -664,11 +690,7 @@ def _schedule_frames(snap: _Snapshot) -> list[Frame]:
             ),
             snap.zone_reason,
         ),
-        Check(
-            "schedule.owner_team_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a team"),
-        ),
+        _resolvable_check("schedule.owner_team_resolvable", "a team"),
     ]
     rotations.checks = [
         *_identity_checks("rotation", "rotation"),
@@ -687,26 +709,7 @@ def _schedule_frames(snap: _Snapshot) -> list[Frame]:
             gxe.ExpectColumnValuesToBeBetween(column="length", min_value=1),
             lambda r: f"length {_number(r['length'])} is less than 1",
         ),
-        Check(
-            "rotation.start_parses",
-            gxe.ExpectColumnValuesToBeNull(column="start_problem"),
-            lambda r: f"startDate: {r['start_problem']}",
-        ),
-        Check(
-            "rotation.end_parses",
-            gxe.ExpectColumnValuesToBeNull(column="end_problem"),
-            lambda r: f"endDate: {r['end_problem']}",
-        ),
-        Check(
-            "rotation.end_after_start",
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="end_at", column_B="start_at", ignore_row_if="either_value_is_missing"
-            ),
-            lambda r: (
-                f"endDate {r['end_at']:%Y-%m-%dT%H:%M:%SZ} is not after startDate "
-                f"{r['start_at']:%Y-%m-%dT%H:%M:%SZ}"
-            ),
-        ),
+        *_window_checks("rotation"),
     ]
 
     def where(row: Row) -> str:
@@ -767,11 +770,7 @@ def _schedule_frames(snap: _Snapshot) -> list[Frame]:
             gxe.ExpectColumnValuesToBeInSet(column="type", value_set=sorted(PARTICIPANT_TYPES)),
             lambda r: f"{r['ref_text']}: type {r['type']!r} is not user, team, escalation or none",
         ),
-        Check(
-            "rotation.participant_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a user, team or escalation"),
-        ),
+        _resolvable_check("rotation.participant_resolvable", "a user, team or escalation"),
     ]
     return [schedules, rotations, restrictions, participants]
 
@@ -829,31 +828,8 @@ def _override_frames(snap: _Snapshot) -> list[Frame]:
                 f"override user type {r['user_type']!r} is not user, team, escalation or none"
             ),
         ),
-        Check(
-            "override.user_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a user, team or escalation"),
-        ),
-        Check(
-            "override.start_parses",
-            gxe.ExpectColumnValuesToBeNull(column="start_problem"),
-            lambda r: f"startDate: {r['start_problem']}",
-        ),
-        Check(
-            "override.end_parses",
-            gxe.ExpectColumnValuesToBeNull(column="end_problem"),
-            lambda r: f"endDate: {r['end_problem']}",
-        ),
-        Check(
-            "override.end_after_start",
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="end_at", column_B="start_at", ignore_row_if="either_value_is_missing"
-            ),
-            lambda r: (
-                f"endDate {r['end_at']:%Y-%m-%dT%H:%M:%SZ} is not after startDate "
-                f"{r['start_at']:%Y-%m-%dT%H:%M:%SZ}"
-            ),
-        ),
+        _resolvable_check("override.user_resolvable", "a user, team or escalation"),
+        *_window_checks("override"),
     ]
     return [overrides]
 
@@ -907,11 +883,7 @@ def _escalation_frames(snap: _Snapshot) -> list[Frame]:
             )
     escalations.checks = [
         *_identity_checks("escalation", "escalation", named=True),
-        Check(
-            "escalation.owner_team_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a team"),
-        ),
+        _resolvable_check("escalation.owner_team_resolvable", "a team"),
         Check(
             "escalation.repeat_sane",
             gxe.ExpectColumnValuesToBeNull(column="repeat_problem"),
@@ -944,11 +916,7 @@ def _escalation_frames(snap: _Snapshot) -> list[Frame]:
                 f"{r['ref_text']}: type {r['recipient_type']!r} is not user, team or schedule"
             ),
         ),
-        Check(
-            "escalation.rule_recipient_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a user, team or schedule"),
-        ),
+        _resolvable_check("escalation.rule_recipient_resolvable", "a user, team or schedule"),
         Check(
             "escalation.rule_delay_unit_known",
             gxe.ExpectColumnValuesToBeInSet(column="delay_unit", value_set=sorted(DELAY_UNITS)),
@@ -973,7 +941,6 @@ def _escalation_frames(snap: _Snapshot) -> list[Frame]:
 
 def _service_frames(snap: _Snapshot) -> list[Frame]:
     """Services and their owner team."""
-    _, gxe = _gx()
     services = Frame("services", EntityType.SERVICE)
     for i, service in enumerate(snap.services):
         owner = text(service.get("teamId"))
@@ -989,11 +956,7 @@ def _service_frames(snap: _Snapshot) -> list[Frame]:
         )
     services.checks = [
         *_identity_checks("service", "service", named=True),
-        Check(
-            "service.owner_team_resolvable",
-            gxe.ExpectColumnValuesToBeNull(column="dangling"),
-            _dangling_reason("a team"),
-        ),
+        _resolvable_check("service.owner_team_resolvable", "a team"),
     ]
     return [services]
 
