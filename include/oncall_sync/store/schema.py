@@ -103,6 +103,18 @@ def _fk(column: str, target: str, *, ondelete: str, nullable: bool = True) -> Co
     return Column(column, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
 
 
+def _participant() -> list[Column[Any]]:
+    """A `Participant` (a rotation slot or an override): its type, source ref and resolved row."""
+    return [
+        Column("member_type", String(16), nullable=False),
+        _fk("person_id", "person.id", ondelete="SET NULL"),
+        _fk("team_id", "team.id", ondelete="SET NULL"),
+        _fk("escalation_policy_id", "escalation_policy.id", ondelete="SET NULL"),
+        Column("ref_source_id", Text),
+        Column("ref_name", Text),
+    ]
+
+
 person = Table(
     "person",
     metadata,
@@ -191,12 +203,7 @@ rotation_member = Table(
     _id(),
     _fk("rotation_id", "rotation.id", ondelete="CASCADE", nullable=False),
     Column("position", Integer, nullable=False),
-    Column("member_type", String(16), nullable=False),
-    _fk("person_id", "person.id", ondelete="SET NULL"),
-    _fk("team_id", "team.id", ondelete="SET NULL"),
-    _fk("escalation_policy_id", "escalation_policy.id", ondelete="SET NULL"),
-    Column("ref_source_id", Text),
-    Column("ref_name", Text),
+    *_participant(),
     UniqueConstraint("rotation_id", "position"),
 )
 
@@ -222,12 +229,7 @@ schedule_override = Table(
     _fk("schedule_id", "schedule.id", ondelete="CASCADE", nullable=False),
     Column("schedule_source_id", Text),
     Column("alias", Text, nullable=False),
-    Column("member_type", String(16), nullable=False),
-    _fk("person_id", "person.id", ondelete="SET NULL"),
-    _fk("team_id", "team.id", ondelete="SET NULL"),
-    _fk("escalation_policy_id", "escalation_policy.id", ondelete="SET NULL"),
-    Column("ref_source_id", Text),
-    Column("ref_name", Text),
+    *_participant(),
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("ends_at", UTCDateTime(), nullable=False),
     *_provenance(),
