@@ -159,20 +159,30 @@ async def _read_users(client: OpsGenieClient, report: _Reporter) -> list[Any]:
     )
 
 
-async def _contacts_of(
-    client: OpsGenieClient, user_id: str, outcome: _Outcome
+async def _children_of(
+    client: OpsGenieClient,
+    outcome: _Outcome,
+    template: str,
+    parent: tuple[str, str],
+    child: tuple[str, type[BaseModel]],
+    vanished: str,
+    id_key: str = "id",
 ) -> list[dict[str, Any]] | None:
+    """The validated list under one parent (a user's contacts, a schedule's overrides); None,
+    with a failed item, when the parent is out of the key's reach or gone."""
+    parent_type, parent_id = parent
+    child_type, model = child
     try:
-        data = await client.get_data("GET /v2/users/{id}/contacts", ids={"id": user_id})
+        data = await client.get_data(template, ids={"id": parent_id})
     except OutOfReachError as error:
-        outcome.unreachable("users", user_id)
-        outcome.fail("contacts", user_id, f"out of the key's reach: {error}", None)
+        outcome.unreachable(parent_type, parent_id)
+        outcome.fail(child_type, parent_id, f"out of the key's reach: {error}", None)
         return None
     except NotFoundError as error:
-        outcome.fail("contacts", user_id, f"user vanished while reading contacts: {error}", None)
+        outcome.fail(child_type, parent_id, f"{vanished}: {error}", None)
         return None
     records = data if isinstance(data, list) else []
-    return validate_records(payloads.Contact, records, "contacts", outcome)
+    return validate_records(model, records, child_type, outcome, id_key)
 
 
 async def _users_and_contacts(
@@ -190,7 +200,14 @@ async def _users_and_contacts(
     contacts: dict[str, list[dict[str, Any]]] = {}
 
     async def fetch(user_id: str) -> None:
-        found = await _contacts_of(client, user_id, outcome)
+        found = await _children_of(
+            client,
+            outcome,
+            "GET /v2/users/{id}/contacts",
+            ("users", user_id),
+            ("contacts", payloads.Contact),
+            "user vanished while reading contacts",
+        )
         if found is not None:
             contacts[user_id] = found
             if len(contacts) % 1000 == 0:
@@ -240,22 +257,6 @@ async def _teams(
     report(f"teams: {len(snapshot.teams)} read")
 
 
-async def _overrides_of(
-    client: OpsGenieClient, schedule_id: str, outcome: _Outcome
-) -> list[dict[str, Any]] | None:
-    try:
-        data = await client.get_data("GET /v2/schedules/{id}/overrides", ids={"id": schedule_id})
-    except OutOfReachError as error:
-        outcome.unreachable("schedules", schedule_id)
-        outcome.fail("overrides", schedule_id, f"out of the key's reach: {error}", None)
-        return None
-    except NotFoundError as error:
-        outcome.fail("overrides", schedule_id, f"schedule vanished: {error}", None)
-        return None
-    records = data if isinstance(data, list) else []
-    return validate_records(payloads.ScheduleOverride, records, "overrides", outcome, "alias")
-
-
 async def _schedules_and_overrides(
     client: OpsGenieClient, snapshot: Snapshot, outcome: _Outcome, report: _Reporter
 ) -> None:
@@ -264,7 +265,20 @@ async def _schedules_and_overrides(
     snapshot.schedules = validate_records(payloads.Schedule, raw, "schedules", outcome)
     report(f"schedules: {len(snapshot.schedules)} read")
     ids = [str(s["id"]) for s in snapshot.schedules]
-    found = await asyncio.gather(*(_overrides_of(client, i, outcome) for i in ids))
+    found = await asyncio.gather(
+        *(
+            _children_of(
+                client,
+                outcome,
+                "GET /v2/schedules/{id}/overrides",
+                ("schedules", i),
+                ("overrides", payloads.ScheduleOverride),
+                "schedule vanished",
+                id_key="alias",
+            )
+            for i in ids
+        )
+    )
     snapshot.overrides = {i: o for i, o in zip(ids, found, strict=True) if o is not None}
     report(f"overrides: {sum(len(o) for o in snapshot.overrides.values())} read")
 
