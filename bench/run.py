@@ -24,6 +24,7 @@ from bench.sync import (
     BenchSize,
     Emulator,
     SyncRun,
+    account_sizes,
     emulator_process,
     migrate_store,
     preload,
@@ -233,8 +234,6 @@ def run_benchmark(
             pg_dsn=pg_dsn,
             log=log,
         )
-        from bench.extract_bench import account_sizes
-
         per_size[name] = {
             "account": account_sizes(size.size, size.scale),
             **results.size_summary(syncs),

@@ -19,11 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.extract_bench import account_sizes, bound_seconds, start_emulator
 from bench.measure import Measured, in_child
 from oncall_sync import pipeline
-from oncall_sync.connectors.opsgenie.client import DEFAULT_CONCURRENCY, OpsGenieClient
+from oncall_sync.connectors.opsgenie.client import (
+    DEFAULT_CONCURRENCY,
+    OpsGenieClient,
+    rate_limit_domain,
+)
 from oncall_sync.connectors.opsgenie.extract import minimum_requests
+from oncall_sync.emulator.generator import SIZES
 from oncall_sync.staging import MANIFEST, Staging
 
 STAGES = ("extract", "validate", "transform", "conflict_resolve", "load", "report")
@@ -50,6 +54,18 @@ def preload() -> None:
 
     gc.collect()
     tune_garbage_collector()
+
+
+def account_sizes(size: str, scale: float = 1.0) -> dict[str, int]:
+    """The counts the generator builds for `size` (same rounding as generate_account)."""
+    users, teams, schedules, escalations, services = (max(1, round(n * scale)) for n in SIZES[size])
+    return {
+        "users": users,
+        "teams": teams,
+        "schedules": schedules,
+        "escalations": escalations,
+        "services": services,
+    }
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,37 @@ class Emulator:
 
     def client(self) -> OpsGenieClient:
         return OpsGenieClient(self.api_key, base_url=self.base_url, concurrency=self.concurrency)
+
+
+def start_emulator(
+    size: str, latency_ms: float, rate_limit_scale: float, scale: float
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Start `python -m oncall_sync.emulator` and read the URL and key it prints."""
+    command = [
+        sys.executable,
+        "-m",
+        "oncall_sync.emulator",
+        "--size",
+        size,
+        "--scale",
+        str(scale),
+        "--latency-ms",
+        str(latency_ms),
+        "--rate-limit-scale",
+        str(rate_limit_scale),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    found: dict[str, str] = {}
+    assert process.stdout is not None
+    while len(found) < 2:
+        line = process.stdout.readline()
+        if not line:
+            process.kill()
+            raise RuntimeError("the emulator exited before printing its URL")
+        name, _, value = line.strip().partition("=")
+        if name in ("OPSGENIE_EMULATOR_URL", "OPSGENIE_EMULATOR_KEY"):
+            found[name] = value
+    return process, found["OPSGENIE_EMULATOR_URL"], found["OPSGENIE_EMULATOR_KEY"]
 
 
 @contextmanager
@@ -127,6 +174,32 @@ def _extract_stage(ctx: pipeline.RunContext, emulator: Emulator) -> dict[str, An
     summary = pipeline.extract(ctx, emulator.client)
     manifest = json.loads(Path(ctx.path("raw", MANIFEST)).read_text())
     return {"summary": summary, "manifest": manifest}
+
+
+def bound_seconds(
+    by_endpoint: dict[str, int],
+    rate_limits: dict[str, dict[str, int]],
+    latency_ms: float,
+    concurrency: int,
+) -> dict[str, float]:
+    """The lower bounds on wall time: one per rate-limit domain, and the latency one.
+
+    A domain's bound is its requests over its sustained rate, min(per-second, per-minute / 60);
+    the latency bound is requests x latency / concurrency.
+    """
+    per_domain: dict[str, int] = {}
+    for template, count in by_endpoint.items():
+        domain = rate_limit_domain(template)
+        per_domain[domain] = per_domain.get(domain, 0) + count
+    bounds: dict[str, float] = {}
+    for domain, count in per_domain.items():
+        limits = rate_limits.get(domain)
+        if limits:
+            sustained = min(limits["per_second"], limits["per_minute"] / 60)
+            bounds[f"rate:{domain}"] = count / sustained
+    total = sum(by_endpoint.values())
+    bounds["latency"] = total * latency_ms / 1000 / concurrency
+    return bounds
 
 
 def extract_figures(
