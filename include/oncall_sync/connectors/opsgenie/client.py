@@ -203,8 +203,7 @@ class OpsGenieClient:
         params: Mapping[str, str | int] | None = None,
     ) -> dict[str, Any]:
         """GET an endpoint named by its template ("GET /v2/users/{id}/contacts"); the envelope."""
-        body, _ = await self._request(template, self._path(template, ids), params)
-        return body
+        return await self._request(template, self._path(template, ids), params)
 
     async def get_data(
         self,
@@ -223,7 +222,7 @@ class OpsGenieClient:
 
     async def _request(
         self, template: str, path: str, params: Mapping[str, str | int] | None
-    ) -> tuple[dict[str, Any], httpx.Headers]:
+    ) -> dict[str, Any]:
         domain = rate_limit_domain(template)
         last = "no attempt"
         for attempt in range(1, self.retry.max_attempts + 1):
@@ -278,11 +277,7 @@ class OpsGenieClient:
             if not response.is_redirect:
                 return response
             target = response.url.join(response.headers.get("location", ""))
-            if (target.scheme, target.host, target.port) != (
-                self._base.scheme,
-                self._base.host,
-                self._base.port,
-            ):
+            if not self._same_origin(target):
                 raise UnsafeRedirectError(
                     f"OpsGenie redirected {template} to another host ({target.host}); refusing "
                     "to send the API key there. Check the connection's host and region.",
@@ -292,9 +287,7 @@ class OpsGenieClient:
             url, query = target, {}
         raise RequestError(f"Too many redirects on {template}", endpoint=template)
 
-    def _accept(
-        self, template: str, domain: str, response: httpx.Response
-    ) -> tuple[dict[str, Any], httpx.Headers]:
+    def _accept(self, template: str, domain: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         if status == 200:
             try:
@@ -303,7 +296,7 @@ class OpsGenieClient:
                 raise _Transient("malformed JSON in a 200 answer", status) from None
             if not isinstance(body, dict):
                 raise _Transient("a 200 answer without a JSON object", status)
-            return body, response.headers
+            return body
         if status == 429:
             self.stats.throttled_429 += 1
             period = _period_seconds(response.headers.get("X-RateLimit-Period-In-Sec"))
@@ -364,7 +357,7 @@ class OpsGenieClient:
         offset = _offset(query)
         for _ in range(MAX_PAGES):
             seen.add(tuple(sorted((k, str(v)) for k, v in query.items())))
-            body, _ = await self._request(template, path, query)
+            body = await self._request(template, path, query)
             data = body.get("data")
             items = data if isinstance(data, list) else []
             total = body.get("totalCount")
@@ -391,14 +384,18 @@ class OpsGenieClient:
             offset = next_offset
         raise PagingError(f"{template}: more than {MAX_PAGES} pages", endpoint=template)
 
-    def _follow(self, template: str, path: str, link: str) -> tuple[str, dict[str, str | int]]:
-        """Check a `paging.next` link points at our API and the same list; return its query."""
-        url = self._base.join(link)
-        if (url.scheme, url.host, url.port) != (
+    def _same_origin(self, url: httpx.URL) -> bool:
+        """Whether `url` is on our API's scheme, host and port (the only place the key may go)."""
+        return (url.scheme, url.host, url.port) == (
             self._base.scheme,
             self._base.host,
             self._base.port,
-        ):
+        )
+
+    def _follow(self, template: str, path: str, link: str) -> tuple[str, dict[str, str | int]]:
+        """Check a `paging.next` link points at our API and the same list; return its query."""
+        url = self._base.join(link)
+        if not self._same_origin(url):
             raise PagingError(
                 f"{template}: paging.next points to another host ({url.host}); not following it",
                 endpoint=template,
