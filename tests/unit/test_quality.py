@@ -17,13 +17,7 @@ from oncall_sync.quality import (
     check_threshold,
     validate_snapshot,
 )
-
-JANE = "e07c63f0-dd8c-4ad4-983e-4ee7dc600463"
-JOHN = "154d7d2b-9e0e-4d2a-8a8f-3e2b1cc8a7b1"
-TEAM = "51d69df5-c6c5-4b6a-9a0c-1c8b4b5a0e0e"
-SCHEDULE = "7835e7a3-8a1b-4c2d-9e0f-1a2b3c4d5e6f"
-ESCALATION = "9a441f12-1111-4c2d-9e0f-1a2b3c4d5e6f"
-ROTATION = "3bd4d5e6-2222-4c2d-9e0f-1a2b3c4d5e6f"
+from tests.raw_payloads import ESCALATION, JANE, JOHN, ROTATION, SCHEDULE, TEAM, raw_snapshot
 
 
 def user(uid: str, username: str, zone: str = "Europe/Moscow", **extra: Any) -> dict[str, Any]:
@@ -616,16 +610,7 @@ def test_the_large_generated_account_validates_and_maps_completely() -> None:
     from oncall_sync.emulator.generator import generate_account
 
     account = generate_account("large")
-    raw: dict[str, Any] = {
-        "manifest": {"source_account": account.name},
-        "users": account.users,
-        "contacts": account.contacts,
-        "teams": account.teams,
-        "schedules": account.schedules,
-        "overrides": account.overrides,
-        "escalations": account.escalations,
-        "services": account.services,
-    }
+    raw = raw_snapshot(account)
     report = validate_snapshot(raw)
     assert report.summary["rows_checked"]["person"] == 10_000
     assert report.summary["checks_errored"] == []

@@ -27,13 +27,7 @@ from oncall_sync.model import (
     entity_records,
     record_hash,
 )
-
-JANE = "e07c63f0-dd8c-4ad4-983e-4ee7dc600463"
-JOHN = "154d7d2b-9e0e-4d2a-8a8f-3e2b1cc8a7b1"
-TEAM = "51d69df5-c6c5-4b6a-9a0c-1c8b4b5a0e0e"
-SCHEDULE = "7835e7a3-8a1b-4c2d-9e0f-1a2b3c4d5e6f"
-ESCALATION = "9a441f12-1111-4c2d-9e0f-1a2b3c4d5e6f"
-ROTATION = "3bd4d5e6-2222-4c2d-9e0f-1a2b3c4d5e6f"
+from tests.raw_payloads import ESCALATION, JANE, JOHN, ROTATION, SCHEDULE, TEAM, raw_snapshot
 
 
 def user(uid: str, username: str, **extra: Any) -> dict[str, Any]:
@@ -780,16 +774,7 @@ def test_generated_account_maps_without_failures() -> None:
     from oncall_sync.emulator.generator import generate_account
 
     account = generate_account("demo")
-    raw = {
-        "manifest": {"source_account": account.name},
-        "users": account.users,
-        "contacts": account.contacts,
-        "teams": account.teams,
-        "schedules": account.schedules,
-        "overrides": account.overrides,
-        "escalations": account.escalations,
-        "services": account.services,
-    }
+    raw = raw_snapshot(account)
     result = map_snapshot(raw)
     assert result.failed == []
     assert result.counts["person"] == len(account.users)
@@ -805,16 +790,7 @@ def test_validated_account_maps_and_every_record_is_accounted_for() -> None:
     from oncall_sync.quality import validate_snapshot
 
     account = generate_account("tiny", seed=11)
-    raw: dict[str, Any] = {
-        "manifest": {"source_account": account.name},
-        "users": account.users,
-        "contacts": account.contacts,
-        "teams": account.teams,
-        "schedules": account.schedules,
-        "overrides": account.overrides,
-        "escalations": account.escalations,
-        "services": account.services,
-    }
+    raw = raw_snapshot(account)
     raw["users"].append(user("u-dup", account.users[0]["username"].upper()))
     raw["contacts"][account.users[0]["id"]].append(
         {"id": "c-bad", "method": "sms", "to": "1-1", "status": {"enabled": True}}
