@@ -1,7 +1,8 @@
 """The emulator's own on-call computation: who a schedule puts on call, and its timeline.
 
-Kept independent of `oncall_sync.oncall` and `oncall_sync.timezones` on purpose: later work
-compares the two. The semantics, as the emulator implements them (docs/emulator.md):
+Kept independent of `oncall_sync.oncall` and of zone resolution in `oncall_sync.timezones` on
+purpose (only Java's fixed table of short ids is shared): later work compares the two.
+The semantics, as the emulator implements them (docs/emulator.md):
 - a rotation hands over every `length` x `type` from its `startDate`; hourly turns are absolute
   hours, daily and weekly turns keep the wall-clock time of `startDate` in the schedule's zone
   (so handoffs stay at 09:00 across DST); turns cycle through `participants` in order;
@@ -25,38 +26,13 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Java's ZoneId.SHORT_IDS is a fact, not logic, so it is shared; how an id resolves (unknown ids
+# fall back to GMT, as in Java) stays the emulator's own.
+from oncall_sync.timezones import JAVA_SHORT_IDS
+
 Payload = dict[str, Any]
 Span = tuple[datetime, datetime]
 
-# Java's ZoneId.SHORT_IDS, which OpsGenie accepts; EST, MST and HST are fixed offsets there.
-JAVA_SHORT_IDS: dict[str, str] = {
-    "ACT": "Australia/Darwin",
-    "AET": "Australia/Sydney",
-    "AGT": "America/Argentina/Buenos_Aires",
-    "ART": "Africa/Cairo",
-    "AST": "America/Anchorage",
-    "BET": "America/Sao_Paulo",
-    "BST": "Asia/Dhaka",
-    "CAT": "Africa/Harare",
-    "CNT": "America/St_Johns",
-    "CST": "America/Chicago",
-    "CTT": "Asia/Shanghai",
-    "EAT": "Africa/Addis_Ababa",
-    "ECT": "Europe/Paris",
-    "IET": "America/Indiana/Indianapolis",
-    "IST": "Asia/Kolkata",
-    "JST": "Asia/Tokyo",
-    "MIT": "Pacific/Apia",
-    "NET": "Asia/Yerevan",
-    "NST": "Pacific/Auckland",
-    "PLT": "Asia/Karachi",
-    "PNT": "America/Phoenix",
-    "PRT": "America/Puerto_Rico",
-    "PST": "America/Los_Angeles",
-    "SST": "Pacific/Guadalcanal",
-    "VST": "Asia/Ho_Chi_Minh",
-}
-JAVA_FIXED_IDS = {"EST": -5 * 60, "MST": -7 * 60, "HST": -10 * 60}
 CUSTOM_OFFSET = re.compile(r"^(?:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$")
 DAY_INDEX = {
     "monday": 0,
@@ -72,17 +48,16 @@ NOBODY: Payload = {"type": "none"}
 
 def resolve_zone(zone_id: str) -> tzinfo:
     """The tzinfo for an OpsGenie zone id: IANA, Java short id, or custom offset like GMT-8:00."""
-    if zone_id in JAVA_FIXED_IDS:
-        return timezone(timedelta(minutes=JAVA_FIXED_IDS[zone_id]), zone_id)
-    if zone_id in JAVA_SHORT_IDS:
-        return ZoneInfo(JAVA_SHORT_IDS[zone_id])
-    match = CUSTOM_OFFSET.match(zone_id)
+    target = JAVA_SHORT_IDS.get(zone_id, zone_id)
+    if target.startswith(("+", "-")):  # EST, MST and HST are fixed offsets in Java's table
+        target = f"GMT{target}"
+    match = CUSTOM_OFFSET.match(target)
     if match:
         sign = -1 if match.group(1) == "-" else 1
         minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
         return timezone(sign * timedelta(minutes=minutes), zone_id)
     try:
-        return ZoneInfo(zone_id)
+        return ZoneInfo(target)
     except (ZoneInfoNotFoundError, ValueError):
         return UTC  # Java maps unknown ids to GMT, and so do we
 
