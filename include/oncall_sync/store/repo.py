@@ -286,6 +286,7 @@ _PARTICIPANT_TARGET = {
     "team": ("team_id", EntityType.TEAM),
     "escalation": ("escalation_policy_id", EntityType.ESCALATION_POLICY),
 }
+_PARTICIPANT_COLUMNS = tuple(column for column, _ in _PARTICIPANT_TARGET.values())
 _TARGET_TARGET = {
     "user": ("person_id", EntityType.PERSON),
     "team": ("team_id", EntityType.TEAM),
@@ -779,6 +780,13 @@ class _Load:
         found = ids.get(source_id)
         return found.store_id if found else None
 
+    def _participant_refs(self, member_type: str, ref_source_id: str | None) -> dict[str, Any]:
+        """A participant's person_id, team_id and escalation_policy_id: the one its type names."""
+        refs: dict[str, Any] = dict.fromkeys(_PARTICIPANT_COLUMNS)
+        if (target := _PARTICIPANT_TARGET.get(member_type)) is not None:
+            refs[target[0]] = self._id_of(target[1], ref_source_id)
+        return refs
+
     def _rows_by_store_id(self, kind: EntityType, store_ids: list[int]) -> dict[int, Row[Any]]:
         table = _ENTITIES[kind].table
         found: dict[int, Row[Any]] = {}
@@ -903,10 +911,7 @@ class _Load:
                     "which is not in the store: the plan must create it first"
                 )
         if kind is EntityType.OVERRIDE:
-            for column, _target in _PARTICIPANT_TARGET.values():
-                row[column] = None
-            if (ref := _PARTICIPANT_TARGET.get(row["member_type"])) is not None:
-                row[ref[0]] = self._id_of(ref[1], row["ref_source_id"])
+            row |= self._participant_refs(row["member_type"], row["ref_source_id"])
         source_hash = record_hash(data)
         applied = store_form(kind, data)
         # Usually the same record (instants already in UTC): hash it once.
@@ -1096,19 +1101,16 @@ def _write_children(load: _Load) -> None:
     members, windows = [], []
     for rotation_id, data, _ in rotations:
         for position, member in enumerate(data["members"]):
-            row = {
-                "rotation_id": rotation_id,
-                "position": position,
-                "member_type": member["member_type"],
-                "ref_source_id": member["ref_source_id"],
-                "ref_name": member["ref_name"],
-                "person_id": None,
-                "team_id": None,
-                "escalation_policy_id": None,
-            }
-            if (ref := _PARTICIPANT_TARGET.get(member["member_type"])) is not None:
-                row[ref[0]] = load._id_of(ref[1], member["ref_source_id"])
-            members.append(row)
+            members.append(
+                {
+                    "rotation_id": rotation_id,
+                    "position": position,
+                    "member_type": member["member_type"],
+                    "ref_source_id": member["ref_source_id"],
+                    "ref_name": member["ref_name"],
+                    **load._participant_refs(member["member_type"], member["ref_source_id"]),
+                }
+            )
         for ordinal, window in enumerate(data["windows"]):
             parsed = TimeWindow.model_validate(window)
             windows.append(
