@@ -111,11 +111,6 @@ class Staging:
         return sorted(os.listdir(_local_path(uri)))
 
 
-def write_text(staging: Staging, uri: str, text: str) -> str:
-    """Module-level form of `Staging.write_text` (the report's HTML goes through it)."""
-    return staging.write_text(uri, text)
-
-
 def _write_local_atomic(path: Path, text: str) -> None:
     """Write then rename, so a reader never sees half a file; 0600 files in 0700 folders."""
     _make_private_dirs(path.parent)
