@@ -141,7 +141,7 @@ class RateLimiter:
 
     def _pair(self, domain: str) -> tuple[TokenBucket, TokenBucket]:
         if domain not in self._buckets:
-            self.configure({domain: DEFAULT_LIMITS["configuration"]})
+            self.configure({domain: DEFAULT_LIMITS.get(domain, DEFAULT_LIMITS["configuration"])})
         return self._buckets[domain]
 
     async def acquire(self, domain: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oncall_sync.ratelimit import (
+    DEFAULT_LIMITS,
     DomainLimits,
     RateLimit,
     RateLimiter,
@@ -97,5 +98,9 @@ def test_limiter_configures_unknown_domains_with_defaults() -> None:
     limiter = RateLimiter({"configuration": DomainLimits(10, 100)})
 
     limiter.throttled("search", 1, 0.5)
+    limiter.throttled("elsewhere", 60, 0.5)
 
-    assert "search" in limiter.limits
+    assert limiter.limits["search"] == DEFAULT_LIMITS["search"]
+    assert limiter.limits["elsewhere"] == DEFAULT_LIMITS["configuration"]
+    second, minute = limiter._buckets["search"]
+    assert second.wait_time() > 0 and minute.wait_time() == 0
