@@ -174,6 +174,19 @@ def good_raw() -> dict[str, Any]:
     }
 
 
+def time_of_day(start_hour: int, start_min: int, end_hour: int, end_min: int) -> dict[str, Any]:
+    """A rotation's daily time restriction, as the API sends it."""
+    return {
+        "type": "time-of-day",
+        "restriction": {
+            "startHour": start_hour,
+            "startMin": start_min,
+            "endHour": end_hour,
+            "endMin": end_min,
+        },
+    }
+
+
 def bad_raw() -> dict[str, Any]:
     """The clean account plus one record breaking each rule."""
     raw = good_raw()
@@ -207,34 +220,10 @@ def bad_raw() -> dict[str, Any]:
         rotation("r-length-text", length="two"),
         rotation("r-start", startDate="yesterday"),
         rotation("r-ends-early", endDate="2019-07-01T09:00:00Z"),
-        rotation(
-            "r-hour",
-            timeRestriction={
-                "type": "time-of-day",
-                "restriction": {"startHour": 25, "startMin": 0, "endHour": 17, "endMin": 0},
-            },
-        ),
-        rotation(
-            "r-24-ok",
-            timeRestriction={
-                "type": "time-of-day",
-                "restriction": {"startHour": 9, "startMin": 0, "endHour": 24, "endMin": 0},
-            },
-        ),
-        rotation(
-            "r-24-bad",
-            timeRestriction={
-                "type": "time-of-day",
-                "restriction": {"startHour": 9, "startMin": 0, "endHour": 24, "endMin": 30},
-            },
-        ),
-        rotation(
-            "r-minute",
-            timeRestriction={
-                "type": "time-of-day",
-                "restriction": {"startHour": 9, "startMin": 60, "endHour": 17, "endMin": 0},
-            },
-        ),
+        rotation("r-hour", timeRestriction=time_of_day(25, 0, 17, 0)),
+        rotation("r-24-ok", timeRestriction=time_of_day(9, 0, 24, 0)),
+        rotation("r-24-bad", timeRestriction=time_of_day(9, 0, 24, 30)),
+        rotation("r-minute", timeRestriction=time_of_day(9, 60, 17, 0)),
         rotation(
             "r-day",
             timeRestriction={
