@@ -9,6 +9,7 @@ import statistics
 import pytest
 
 from bench.run import main
+from bench.sync import bound_seconds
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,15 @@ def test_every_target_row_carries_its_measurement(bench_result: dict) -> None:
     assert rows
     for row in rows:
         assert row["met"] == (row["measured"] <= row["limit"])
+
+
+def test_the_wall_bound_is_each_domains_requests_over_its_sustained_rate() -> None:
+    by_endpoint = {"GET /v2/users": 30, "GET /v2/teams/{id}": 100, "GET /v2/teams": 20}
+    limits = {
+        "search": {"per_second": 10, "per_minute": 1200},  # per second binds: 10/s
+        "configuration": {"per_second": 50, "per_minute": 600},  # per minute binds: 10/s
+    }
+    bounds = bound_seconds(by_endpoint, limits, latency_ms=20, concurrency=4)
+    assert bounds == pytest.approx(
+        {"rate:search": 3.0, "rate:configuration": 12.0, "latency": 150 * 0.02 / 4}
+    )
