@@ -141,6 +141,29 @@ def test_a_team_out_of_the_keys_reach_is_a_failed_item_listed_in_out_of_reach() 
     assert "s-0" not in snapshot.overrides
 
 
+def test_a_parent_that_vanishes_or_is_out_of_reach_loses_only_its_own_children() -> None:
+    fake = FakeOpsGenie(make_account(n_users=3, n_teams=1, n_schedules=2))
+    gone = {"code": 40401, "message": "not found"}
+    denied = {"code": 40301, "message": "Api key is not authorized"}
+    answers = {
+        "/v2/users/u-00000/contacts": respond(403, denied),
+        "/v2/users/u-00001/contacts": respond(404, gone),
+        "/v2/schedules/s-1/overrides": respond(404, gone),
+    }
+    fake.before.append(lambda r: answers.get(r.url.path))
+
+    snapshot, _ = extract(fake)
+
+    assert snapshot.contacts is not None and list(snapshot.contacts) == ["u-00002"]
+    assert list(snapshot.overrides) == ["s-0"]
+    assert snapshot.manifest["out_of_reach"] == {"users": ["u-00000"]}
+    reasons = {(f.entity_type, f.source_id): f.reason for f in snapshot.failed}
+    assert set(reasons) == {("contacts", "u-00000"), ("contacts", "u-00001"), ("overrides", "s-1")}
+    assert "out of the key's reach" in reasons[("contacts", "u-00000")]
+    assert reasons[("contacts", "u-00001")].startswith("user vanished while reading contacts: 404")
+    assert reasons[("overrides", "s-1")].startswith("schedule vanished: 404")
+
+
 @pytest.mark.parametrize("status", [402, 403])
 def test_services_missing_from_the_plan_are_skipped_with_the_reason(status: int) -> None:
     fake = FakeOpsGenie(make_account(n_users=1, n_teams=1, n_schedules=1))
