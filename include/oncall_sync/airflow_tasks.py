@@ -1,5 +1,9 @@
 """The bridge between Airflow and the pipeline: turn a task's context into a RunContext, run the
-pipeline function, time it, and hand back the small summary that becomes the XCom."""
+pipeline function, time it, and hand back the small summary that becomes the XCom.
+
+The DAG file imports this module on every parse, so it imports nothing heavy at the top: the
+pipeline (pydantic models, fsspec) is imported when a task runs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import os
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oncall_sync import pipeline
-from oncall_sync.staging import Staging
+if TYPE_CHECKING:
+    from oncall_sync import pipeline
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,9 @@ def sync_schedule(default: str) -> str:
 
 
 def run_context(context: Mapping[str, Any]) -> pipeline.RunContext:
+    from oncall_sync import pipeline
+    from oncall_sync.staging import Staging
+
     dag_run = context["dag_run"]
     params = pipeline.SyncParams.model_validate(dict(context["params"]))
     return pipeline.RunContext(
@@ -64,9 +71,9 @@ def is_permanent(error: BaseException) -> bool:
         UnsafeRedirectError,
         DeletionGuardTripped,
     )
-    if type(error).__name__ == "QuarantineThresholdExceeded":  # quality imports GX: not here
-        return True
-    return isinstance(error, permanent)
+    from oncall_sync.quality import QuarantineThresholdExceeded
+
+    return isinstance(error, (*permanent, QuarantineThresholdExceeded))
 
 
 def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,6 +81,8 @@ def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
 
     A permanent failure fails the task at once (AirflowFailException), skipping its retries."""
     from airflow.sdk.exceptions import AirflowFailException
+
+    from oncall_sync import pipeline
 
     ctx = run_context(context)
     pipeline.tune_garbage_collector()
@@ -95,6 +104,8 @@ def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _run_task(name: str, ctx: pipeline.RunContext, context: Mapping[str, Any]) -> dict[str, Any]:
+    from oncall_sync import pipeline
+
     started = time.monotonic()
     if name == "report":
         ti = context["ti"]

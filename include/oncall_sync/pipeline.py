@@ -280,35 +280,22 @@ def _ensure_migrated(engine: Any) -> None:
 
 def store_view(engine: Any, config: OnCallConfig) -> Any:
     """Read the part of the store a plan depends on, in a handful of queries."""
-    from oncall_sync.resolve import StoreRef, StoreView
+    from oncall_sync.resolve import StoreView
     from oncall_sync.store.repo import find_by_name, find_people_by_email, read_state
 
     with engine.connect() as conn:
-        state = read_state(conn, config.source_system, config.source_account)
-        people = find_people_by_email(conn, [p.email for p in config.people])
-        names = {
-            EntityType.TEAM: find_by_name(conn, EntityType.TEAM, [t.name for t in config.teams]),
-            EntityType.SCHEDULE: find_by_name(
-                conn, EntityType.SCHEDULE, [s.name for s in config.schedules]
-            ),
-        }
-
-    def ref(row: Any) -> StoreRef:
-        return StoreRef(
-            store_id=row.store_id,
-            source_system=row.source_system,
-            source_account=row.source_account,
-            source_id=row.source_id,
+        return StoreView(
+            records=read_state(conn, config.source_system, config.source_account).records,
+            people_by_email=find_people_by_email(conn, [p.email for p in config.people]),
+            names={
+                EntityType.TEAM: find_by_name(
+                    conn, EntityType.TEAM, [t.name for t in config.teams]
+                ),
+                EntityType.SCHEDULE: find_by_name(
+                    conn, EntityType.SCHEDULE, [s.name for s in config.schedules]
+                ),
+            },
         )
-
-    return StoreView(
-        records=state.records,
-        people_by_email={email: ref(row) for email, row in people.items()},
-        names={
-            kind: {name: [ref(r) for r in rows] for name, rows in by_name.items()}
-            for kind, by_name in names.items()
-        },
-    )
 
 
 def conflict_resolve(ctx: RunContext) -> dict[str, Any]:
@@ -427,7 +414,7 @@ def report(
     json_uri = ctx.path("report", "report.json")
     html_uri = ctx.path("report", "report.html")
     ctx.staging.write_json(json_uri, document)
-    _write_text(ctx.staging, html_uri, render_html(document))
+    ctx.staging.write_text(html_uri, render_html(document))
     if not ctx.params.dry_run:
         from oncall_sync.store.repo import record_sync_run
 
@@ -459,9 +446,3 @@ def _account_of(ctx: RunContext) -> str:
     if _has_snapshot(ctx):
         return str(snapshot_manifest(ctx).get("source_account") or "unknown")
     return "unknown"
-
-
-def _write_text(staging: Staging, uri: str, text: str) -> None:
-    from oncall_sync.staging import write_text
-
-    write_text(staging, uri, text)

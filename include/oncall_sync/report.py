@@ -208,9 +208,8 @@ def reconcile(
     """Per entity type: does every source record end in exactly one outcome? (rule 3)"""
     quarantined = Counter(str(q.get("entity_type")) for q in quarantine)
     failures = Counter(str(f.get("entity_type")) for f in failed)
-    raw_names = {raw: kind for raw, kind in _RECONCILED.items()}
     rows = []
-    for raw, kind in raw_names.items():
+    for raw, kind in _RECONCILED.items():
         if raw not in source_counts:
             continue
         planned = sum(per_entity.get(kind, {}).values())

@@ -10,7 +10,7 @@ written.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -60,15 +60,26 @@ class StoredRecord(Protocol):
     def source_deleted_at(self) -> datetime | None: ...
 
 
+class StoreRow(Protocol):
+    """A row of the store that may not come from this source: found by email or by name.
+    (store.repo.StoreRef is one; so is StoreRef below.)"""
+
+    @property
+    def store_id(self) -> int: ...
+    @property
+    def source_system(self) -> str | None: ...
+    @property
+    def source_account(self) -> str | None: ...
+    @property
+    def source_id(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class StoreRef:
-    """A row of the store that may not come from this source: found by email or by name."""
-
     store_id: int
     source_system: str | None = None
     source_account: str | None = None
     source_id: str | None = None
-    time_zone: str | None = None
 
 
 @dataclass
@@ -76,8 +87,8 @@ class StoreView:
     """The part of the store a plan depends on, read once before planning."""
 
     records: Mapping[EntityType, Mapping[str, StoredRecord]] = field(default_factory=dict)
-    people_by_email: Mapping[str, StoreRef] = field(default_factory=dict)
-    names: Mapping[EntityType, Mapping[str, list[StoreRef]]] = field(default_factory=dict)
+    people_by_email: Mapping[str, StoreRow] = field(default_factory=dict)
+    names: Mapping[EntityType, Mapping[str, Sequence[StoreRow]]] = field(default_factory=dict)
 
 
 class SyncOptions(BaseModel):
@@ -228,14 +239,17 @@ def _invite_wanted(options: SyncOptions, email: str) -> bool:
 
 def _zone_conflicts(record: EntityRecord, stored: StoredRecord | None) -> list[Conflict]:
     """Timezone mismatch: a zone that was not an IANA id, or that differs from the store's."""
-    from oncall_sync.timezones import zones_equivalent
+    from oncall_sync.timezones import UnknownTimeZone, zones_equivalent
 
     raw, canonical = record.data.get("time_zone_raw"), record.data.get("time_zone")
     if not canonical:
         return []
     found: list[Conflict] = []
     if raw and raw != canonical:
-        equivalent = zones_equivalent(raw_canonical_guess(raw, canonical), canonical)
+        try:
+            equivalent = zones_equivalent(raw, canonical)
+        except UnknownTimeZone:
+            equivalent = False
         found.append(
             Conflict(
                 kind=ConflictKind.TIMEZONE_MISMATCH,
@@ -261,16 +275,6 @@ def _zone_conflicts(record: EntityRecord, stored: StoredRecord | None) -> list[C
             )
         )
     return found
-
-
-def raw_canonical_guess(raw: str, canonical: str) -> str:
-    """The zone a raw id stands for, resolved; the canonical one when it cannot be resolved."""
-    from oncall_sync.timezones import UnknownTimeZone, resolve_zone
-
-    try:
-        return resolve_zone(raw).canonical
-    except UnknownTimeZone:
-        return canonical
 
 
 def plan_changes(
@@ -487,7 +491,7 @@ def _plan_new_person(
     return change, conflict, None
 
 
-def _collision(rec: EntityRecord, clash: StoreRef, options: SyncOptions) -> Conflict:
+def _collision(rec: EntityRecord, clash: StoreRow, options: SyncOptions) -> Conflict:
     kind = (
         ConflictKind.TEAM_NAME_COLLISION
         if rec.entity_type is EntityType.TEAM
@@ -509,7 +513,7 @@ def _collision(rec: EntityRecord, clash: StoreRef, options: SyncOptions) -> Conf
 
 
 def _plan_name_collision(
-    rec: EntityRecord, clash: StoreRef, options: SyncOptions, base: dict[str, Any]
+    rec: EntityRecord, clash: StoreRow, options: SyncOptions, base: dict[str, Any]
 ) -> PlannedChange:
     if (
         options.conflict_strategy is ConflictStrategy.OVERWRITE_SOURCE

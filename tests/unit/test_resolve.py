@@ -289,10 +289,11 @@ def test_deletion_guard_stops_when_half_the_schedules_vanish_and_says_which():
     assert "1 of 2 schedule records vanished" in str(error.value) and "s2" in str(error.value)
 
 
-def test_deletion_guard_allows_shrinkage_within_the_threshold():
-    check_deletion_guard(
-        {EntityType.PERSON: {"a", "b", "c"}}, {EntityType.PERSON: {"a", "b", "c", "d"}}, 0.25
-    )
+def test_deletion_guard_allows_shrinkage_up_to_the_threshold_and_not_past_it():
+    stored = {EntityType.PERSON: {"a", "b", "c", "d"}}
+    check_deletion_guard({EntityType.PERSON: {"a", "b", "c"}}, stored, 0.25)  # 25%: allowed
+    with pytest.raises(DeletionGuardTripped, match="2 of 4 person records vanished"):
+        check_deletion_guard({EntityType.PERSON: {"a", "b"}}, stored, 0.25)
 
 
 def test_every_source_record_ends_in_exactly_one_action():
