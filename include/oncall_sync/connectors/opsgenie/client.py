@@ -18,6 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from oncall_sync.connectors.opsgenie.errors import (
+    CONNECTION_ID,
     AuthenticationError,
     KeyFormatError,
     NotFoundError,
@@ -55,7 +56,7 @@ def base_url_for(region: str, override: str | None = None) -> str:
     if region not in REGION_BASE_URLS:
         raise ValueError(
             f'Unknown OpsGenie region "{region}": set extra.region to "us" or "eu" '
-            "on connection opsgenie_default"
+            f"on connection {CONNECTION_ID}"
         )
     return REGION_BASE_URLS[region]
 
@@ -151,7 +152,7 @@ class OpsGenieClient:
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         if not self._key.get_secret_value().strip():
             raise ValueError(
-                "No OpsGenie API key: put the key in the password of connection opsgenie_default"
+                f"No OpsGenie API key: put the key in the password of connection {CONNECTION_ID}"
             )
         self.region = region
         self.custom_host = bool(base_url)
@@ -321,7 +322,7 @@ class OpsGenieClient:
         if status == 422 and "key format" in message.lower():
             raise KeyFormatError(
                 f"OpsGenie says the API key is malformed (422 on {template}: {message}): put "
-                "the key of an API integration in the password of connection opsgenie_default",
+                f"the key of an API integration in the password of connection {CONNECTION_ID}",
                 endpoint=template,
                 status=status,
             )

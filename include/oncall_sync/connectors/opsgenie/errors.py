@@ -38,7 +38,7 @@ class OutOfReachError(OpsGenieError):
 
 
 class NotInPlanError(OpsGenieError):
-    """402 (or 403 on services): the account's plan does not include this API."""
+    """402: the account's plan does not include this API."""
 
 
 class NotFoundError(OpsGenieError):

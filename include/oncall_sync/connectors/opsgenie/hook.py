@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from oncall_sync.connectors.opsgenie.client import REGION_BASE_URLS, OpsGenieClient, RetryPolicy
-from oncall_sync.connectors.opsgenie.errors import OpsGenieError
+from oncall_sync.connectors.opsgenie.errors import CONNECTION_ID, OpsGenieError
 
 CONN_TYPE = "opsgenie_sync"
-DEFAULT_CONN_ID = "opsgenie_default"
+DEFAULT_CONN_ID = CONNECTION_ID
 HOOK_NAME = "OpsGenie (oncall-sync)"
 
 
