@@ -227,6 +227,7 @@ def test_team_key_reads_its_team_and_falls_back_to_default_limits(
 
     team_id = emulator.account.teams[0]["id"]
     assert [t["id"] for t in snapshot.teams] == [team_id]
+    assert snapshot.schedules  # the team owns schedules, so the next line checks something
     assert all((s.get("ownerTeam") or {}).get("id") == team_id for s in snapshot.schedules)
     assert "defaults" in snapshot.manifest["rate_limit_source"]
     assert snapshot.manifest["key_scope"] == "team"
