@@ -26,7 +26,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from oncall_sync.airflow_tasks import run_task, sync_schedule
+from oncall_sync.airflow_tasks import retry_delay, run_task, sync_schedule
 
 SCHEDULE = sync_schedule(default="0 2 * * *")
 
@@ -108,7 +108,7 @@ PARAMS = {
 def opsgenie_sync():
     @task(
         retries=3,
-        retry_delay=timedelta(minutes=1),
+        retry_delay=retry_delay(default=timedelta(minutes=1)),
         retry_exponential_backoff=True,
         max_retry_delay=timedelta(minutes=10),
     )

@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +37,23 @@ def sync_schedule(default: str) -> str:
         return str(Variable.get("oncall_sync_schedule", default=default))
     except Exception:  # the DAG must parse even where Variables cannot be read
         return default
+
+
+def retry_delay(default: timedelta) -> timedelta:
+    """How long a retried task waits before its next try: env ONCALL_SYNC_RETRY_DELAY_SECONDS,
+    else `default`. Test deployments set seconds, so a failure past the retries shows at once."""
+    value = os.environ.get("ONCALL_SYNC_RETRY_DELAY_SECONDS")
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(
+            f"ONCALL_SYNC_RETRY_DELAY_SECONDS must be a positive number of seconds, got {value!r}"
+        )
+    return timedelta(seconds=seconds)
 
 
 def run_context(context: Mapping[str, Any]) -> pipeline.RunContext:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.production import native
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yaml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
@@ -46,6 +48,14 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     if isinstance(env, list):  # the `- KEY=value` spelling
         env = dict(item.split("=", 1) for item in env)
     return {str(key): str(value) for key, value in env.items()}
+
+
+def _effective_environment(service: dict[str, Any]) -> dict[str, str]:
+    """What a container of `service` sees: its env_file(s), then its `environment` on top."""
+    env: dict[str, str] = {}
+    for path in service.get("env_file") or []:
+        env.update(native.read_settings(ROOT / path))
+    return {**env, **_environment(service)}
 
 
 def _is_reference(value: str) -> bool:
@@ -172,7 +182,7 @@ def test_init_migrates_airflow_sets_the_login_and_migrates_the_store() -> None:
 
 
 def test_the_common_environment_configures_celery_on_postgres_and_redis() -> None:
-    env = _environment(COMPOSE["x-airflow-common"])
+    env = _effective_environment(COMPOSE["x-airflow-common"])
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert "@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
@@ -189,7 +199,7 @@ def test_the_common_environment_configures_celery_on_postgres_and_redis() -> Non
 
 
 def test_the_common_environment_points_the_sync_at_its_store_staging_and_connection() -> None:
-    env = _environment(COMPOSE["x-airflow-common"])
+    env = _effective_environment(COMPOSE["x-airflow-common"])
     assert env["ONCALL_SYNC_STORE_URL"].startswith("postgresql+psycopg://")
     assert "@store-db:5432/" in env["ONCALL_SYNC_STORE_URL"]
     assert env["ONCALL_SYNC_STAGING"] == "${ONCALL_SYNC_STAGING:-/opt/airflow/staging}"
@@ -294,3 +304,85 @@ def test_the_store_migration_init_runs_is_a_real_command() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--url" in done.stdout
+
+
+# --- one source of truth for the settings: compose and the native run of tests/production ----
+
+
+def test_every_airflow_service_reads_the_shared_settings_file() -> None:
+    for name in [*AIRFLOW_COMPONENTS, "airflow-init"]:
+        assert SERVICES[name]["env_file"] == ["deploy/airflow.env"], name
+    assert "env_file" not in SERVICES["opsgenie-emulator"]
+
+
+def test_the_settings_file_holds_plain_values_and_no_secret() -> None:
+    settings = native.read_settings()
+    assert settings["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert [k for k, v in settings.items() if "${" in v or "$" in v] == []
+    assert [k for k in settings if SECRET_NAME.search(k)] == []
+    assert literal_secrets(settings) == []
+
+
+def test_compose_does_not_override_the_settings_file() -> None:
+    settings = set(native.read_settings())
+    for name in [*AIRFLOW_COMPONENTS, "airflow-init"]:
+        assert settings & set(_environment(SERVICES[name])) == set(), name
+
+
+def test_the_native_run_gives_its_own_value_to_exactly_what_compose_takes_from_its_host() -> None:
+    assert set(_environment(COMPOSE["x-airflow-common"])) == set(native.HOST_SETTINGS)
+
+
+def _native_shape(tmp_path: Path, **tuning: str) -> native.NativeShape:
+    shape = native.NativeShape(
+        tmp_path,
+        pg_dsn="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        emulator=native.Emulator("http://127.0.0.1:9", "not-a-key"),
+        tuning=tuning,
+    )
+    shape.metadata_db, shape.store_db = "meta_x", "store_x"
+    return shape
+
+
+def test_the_native_environment_is_the_settings_file_plus_the_hosts_values(
+    tmp_path: Path,
+) -> None:
+    env = _native_shape(tmp_path).environment()
+    for key, value in native.read_settings().items():
+        assert env[key] == value, key
+    for name in [*AIRFLOW_COMPONENTS, "airflow-init"]:
+        missing = set(_effective_environment(SERVICES[name])) - set(env)
+        # The worker's DUMB_INIT_SETSID and init's admin pair are container/one-shot details.
+        assert missing <= {"DUMB_INIT_SETSID", "AIRFLOW_ADMIN_USERNAME", "AIRFLOW_ADMIN_PASSWORD"}
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/meta_x")
+    assert env["ONCALL_SYNC_STORE_URL"].endswith("/store_x")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+
+
+def test_test_tuning_cannot_change_a_deployment_setting(tmp_path: Path) -> None:
+    tuned = _native_shape(tmp_path, ONCALL_SYNC_RETRY_DELAY_SECONDS="2").environment()
+    assert tuned["ONCALL_SYNC_RETRY_DELAY_SECONDS"] == "2"
+    for key in ("AIRFLOW__CORE__EXECUTOR", "ONCALL_SYNC_STORE_URL", "AIRFLOW__API__PORT"):
+        with pytest.raises(native.ShapeError, match="may not override"):
+            _native_shape(tmp_path, **{key: "x"}).environment()
+
+
+def test_the_native_run_starts_compose_own_commands() -> None:
+    assert native.service_command(native.WORKER) == ["celery", "worker"]
+    assert native.service_command(native.API_SERVER) == ["api-server"]
+    script = native.init_script()
+    assert script.startswith("set -euo pipefail") and "airflow db migrate" in script
+    arguments = native.emulator_arguments(port="0", host="127.0.0.1", latency_ms="5")
+    assert arguments[:2] == ["-m", "oncall_sync.emulator"]
+    assert arguments[arguments.index("--port") + 1] == "0"
+    assert arguments[arguments.index("--host") + 1] == "127.0.0.1"
+    assert arguments[arguments.index("--latency-ms") + 1] == "5"
+    assert arguments.count("--port") == 1
+
+
+def test_a_malformed_settings_line_is_refused_with_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "airflow.env"
+    bad.write_text("# fine\nAIRFLOW__CORE__EXECUTOR=CeleryExecutor\nnot a setting\n")
+    with pytest.raises(ValueError, match=r"airflow.env:3: expected KEY=value"):
+        native.read_settings(bad)
