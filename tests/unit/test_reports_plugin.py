@@ -1,12 +1,17 @@
-"""The "Sync reports" plugin: listing reports from staging, serving them, and refusing the rest."""
+"""The Sync reports app and the plugin that mounts it: the pages an analyst reads (list, chart,
+filters, each run with its items and downloads), and refusing whoever may not read them."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,7 +19,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from oncall_sync.model import Action
+from oncall_sync.reports_ui.app import create_app
+from oncall_sync.staging import path_component
+from tests.unit.test_reports_ui import A_RUN, NOW, P, S, change, report_document, write_report
+
 PLUGIN_FILE = Path(__file__).resolve().parents[2] / "plugins" / "oncall_sync_reports.py"
+RUN_ID = "manual__2026-11-27T02:00:00+00:00"
 
 
 def _load_plugin() -> ModuleType:
@@ -24,28 +35,6 @@ def _load_plugin() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-plugin = _load_plugin()
-
-
-def _write_report(
-    root: Path,
-    dag_id: str,
-    run_id: str,
-    report: Any,
-    html: str | None = "<html><body>the report</body></html>",
-    mtime: float | None = None,
-) -> Path:
-    folder = root / dag_id / run_id / "report"
-    folder.mkdir(parents=True)
-    json_file = folder / "report.json"
-    json_file.write_text(report if isinstance(report, str) else json.dumps(report))
-    if html is not None:
-        (folder / "report.html").write_text(html)
-    if mtime is not None:
-        os.utime(json_file, (mtime, mtime))
-    return folder
 
 
 def _allow_all() -> Any:
@@ -61,155 +50,143 @@ def staging(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(staging: Path) -> TestClient:
-    return TestClient(plugin.create_app(str(staging), access=_allow_all))
+    return TestClient(create_app(str(staging), access=_allow_all))
 
 
-def test_flat_summary_counts_are_read_with_either_spelling() -> None:
-    summary = {"create": 3, "updated": 2, "unchanged": 40, "failed": [{"id": "x"}], "dry_run": True}
-    assert plugin.action_counts(summary) == {
-        "created": 3,
-        "updated": 2,
-        "unchanged": 40,
-        "failed": 1,
-    }
+def cells(html: str, row_marker: str) -> list[str]:
+    """The text of each cell of the table row that holds `row_marker`."""
+    row = next(r for r in re.findall(r"<tr.*?</tr>", html, flags=re.S) if row_marker in r)
+    texts = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+    return [re.sub(r"<[^>]+>", " ", t).split()[0] if t.strip() else "" for t in texts]
 
 
-def test_per_entity_type_summary_is_summed_across_types() -> None:
-    summary = {
-        "users": {"created": 2, "unchanged": 5},
-        "teams": {"created": 1, "skipped_local_edit": 1},
-        "run_id": "manual__x",
-    }
-    assert plugin.action_counts(summary) == {"created": 3, "unchanged": 5, "skipped": 1}
+def test_the_list_shows_each_run_with_status_and_counts(staging: Path, client: TestClient) -> None:
+    write_report(staging, "opsgenie_sync", RUN_ID, A_RUN)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'href="runs/opsgenie_sync/' + path_component(RUN_ID) + '"' in page.text
+    # created, updated, unchanged, skipped, failed, conflicts, invited, quarantined
+    assert cells(page.text, 'data-run="')[3:] == ["2", "1", "3", "2", "1", "2", "1", "1"]
+    assert ">success<" in page.text
+    assert "<svg" in page.text and "Outcomes per run" in page.text
 
 
-def test_totals_are_preferred_to_summing_the_breakdown_twice() -> None:
-    summary = {
-        "totals": {"created": 3, "updated": 1},
-        "by_entity_type": {"users": {"created": 3}, "teams": {"updated": 1}},
-    }
-    assert plugin.action_counts(summary) == {"created": 3, "updated": 1}
+def test_the_list_escapes_what_the_source_wrote(staging: Path, client: TestClient) -> None:
+    write_report(staging, "opsgenie_sync", "run-1", report_document(account="<script>x</script>"))
+    page = client.get("/")
+    assert "<script>x</script>" not in page.text
+    assert "&lt;script&gt;x&lt;/script&gt;" in page.text
 
 
-def test_the_report_tasks_summary_shape_is_read_with_its_action_counts() -> None:
-    # The shape oncall_sync.report writes: plan actions nested, run-wide counts beside them.
-    summary = {
-        "source_account": "acme",
-        "run": "opsgenie_sync/manual__1",
-        "dry_run": False,
-        "actions": {"create": 7, "unchanged": 90, "skip": 2, "skipped_local_edit": 1},
-        "conflicts": 4,
-        "invitations": 3,
-        "quarantined": 1,
-        "failed": 0,
-        "rows_written": 12,
-        "api_requests": 512,
-    }
-    assert plugin.action_counts(summary) == {
-        "created": 7,
-        "unchanged": 90,
-        "skipped": 3,
-        "conflicts": 4,
-        "invitations": 3,
-        "quarantined": 1,
-        "failed": 0,
-    }
+def test_the_list_says_so_when_there_are_no_reports(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "No sync reports yet" in page.text
 
 
-def test_status_and_time_come_from_the_sync_run_record(staging: Path) -> None:
-    _write_report(
-        staging,
-        "opsgenie_sync",
-        "manual__1",
-        {
-            "summary": {"dry_run": True, "actions": {"create": 1}},
-            "sync_run": {"status": "dry_run", "finished_at": "2026-11-27T02:00:05+00:00"},
-        },
+def test_a_failed_run_says_where_it_stopped(staging: Path, client: TestClient) -> None:
+    failure = {"task": "extract", "state": "failed", "error": "OpsGenie answered 503"}
+    write_report(staging, "opsgenie_sync", RUN_ID, report_document(failures=[failure]))
+    page = client.get("/")
+    assert ">failed<" in page.text and "at extract" in page.text
+    run_page = client.get(f"/runs/opsgenie_sync/{RUN_ID}")
+    assert "The run stopped at extract." in run_page.text
+    assert "OpsGenie answered 503" in run_page.text
+
+
+def test_filters_narrow_the_runs_and_their_counts(staging: Path, client: TestClient) -> None:
+    write_report(staging, "opsgenie_sync", "a", A_RUN)
+    later = report_document(
+        change(S, "s", Action.CREATE), account="eu", finished_at=NOW + timedelta(1)
     )
-    [entry] = plugin.list_reports(str(staging))
-    assert entry["status"] == "dry_run"
-    assert entry["dry_run"] is True
-    assert entry["finished_at"] == "2026-11-27T02:00:05+00:00"
-    assert entry["counts"] == {"created": 1}
+    write_report(staging, "opsgenie_sync__eu", "b", later)
+    assert [r["run_id"] for r in client.get("/reports.json").json()] == ["b", "a"]
+    eu = client.get("/reports.json", params={"account": "eu"}).json()
+    assert [r["run_id"] for r in eu] == ["b"]
+    failing = client.get("/reports.json", params={"outcome": "failed"}).json()
+    assert [r["run_id"] for r in failing] == ["a"]
+    schedules = client.get("/reports.json", params={"entity_type": "schedule"}).json()
+    assert [(r["run_id"], r["counts"]["created"], r["counts"]["skipped"]) for r in schedules] == [
+        ("b", 1, 0),
+        ("a", 0, 1),
+    ]
+    page = client.get("/", params={"account": "eu"})
+    assert 'data-run="b"' in page.text and 'data-run="a"' not in page.text
+    assert '<option value="eu" selected>' in page.text
+    empty = client.get("/", params={"reason": "no such reason"})
+    assert "No run matches these filters" in empty.text
 
 
-def test_reports_are_listed_newest_first_with_their_counts(staging: Path) -> None:
-    _write_report(
-        staging,
-        "opsgenie_sync",
-        "scheduled__2026-11-25",
-        {"summary": {"created": 10, "finished_at": "2026-11-25T01:02:00Z"}},
-    )
-    _write_report(
-        staging,
-        "opsgenie_sync",
-        "scheduled__2026-11-26",
-        {"summary": {"unchanged": 10, "status": "success"}, "finished_at": "2026-11-26T01:02:00Z"},
-    )
-    listed = plugin.list_reports(str(staging))
-    assert [r["run_id"] for r in listed] == ["scheduled__2026-11-26", "scheduled__2026-11-25"]
-    assert listed[0]["counts"] == {"unchanged": 10}
-    assert listed[0]["status"] == "success"
-    assert listed[1]["counts"] == {"created": 10}
-    assert listed[1]["finished_at"] == "2026-11-25T01:02:00+00:00"
+def test_the_list_is_paged_newest_first(staging: Path, client: TestClient) -> None:
+    for n in range(30):
+        write_report(
+            staging,
+            "opsgenie_sync",
+            f"run-{n:02}",
+            report_document(finished_at=NOW + timedelta(hours=n)),
+        )
+    first, second = client.get("/").text, client.get("/", params={"page": 2}).text
+    assert first.count('data-run="') == 25 and second.count('data-run="') == 5
+    assert 'data-run="run-29"' in first and 'data-run="run-00"' in second
+    assert "page 1 of 2 (30 runs)" in first and "older" in first
+    assert client.get("/", params={"page": 0}).status_code == 422
 
 
-def test_a_report_without_a_timestamp_is_ordered_by_its_file_time(staging: Path) -> None:
-    _write_report(staging, "opsgenie_sync", "older", {"summary": {}}, mtime=1_700_000_000)
-    _write_report(staging, "opsgenie_sync", "newer", {"summary": {}}, mtime=1_800_000_000)
-    assert [r["run_id"] for r in plugin.list_reports(str(staging))] == ["newer", "older"]
-
-
-def test_runs_without_a_report_are_not_listed_and_broken_ones_say_why(staging: Path) -> None:
-    (staging / "opsgenie_sync" / "running" / "raw").mkdir(parents=True)
-    _write_report(staging, "opsgenie_sync", "broken", "{not json", html=None)
-    listed = plugin.list_reports(str(staging))
-    assert [r["run_id"] for r in listed] == ["broken"]
-    assert listed[0]["error"].startswith("report.json unreadable")
-    assert listed[0]["has_html"] is False
-
-
-def test_an_absent_staging_root_lists_nothing(tmp_path: Path) -> None:
-    assert plugin.list_reports(str(tmp_path / "nowhere")) == []
-
-
-def test_the_page_lists_reports_and_escapes_what_it_shows(
+def test_a_run_page_has_its_chart_beside_its_table_and_its_items(
     staging: Path, client: TestClient
 ) -> None:
-    _write_report(
-        staging,
-        "opsgenie_sync",
-        "run-1",
-        {"summary": {"status": "<script>x</script>", "failed": 2}},
-    )
-    response = client.get("/")
-    assert response.status_code == 200
-    assert "run-1" in response.text
-    assert 'href="runs/opsgenie_sync/run-1"' in response.text
-    assert "<script>x</script>" not in response.text
-    assert "&lt;script&gt;x&lt;/script&gt;" in response.text
+    write_report(staging, "opsgenie_sync", RUN_ID, A_RUN)
+    page = client.get(f"/runs/opsgenie_sync/{RUN_ID}")
+    assert page.status_code == 200
+    assert 'class="by-type"' in page.text and "<svg" in page.text
+    assert cells(page.text, 'data-entity-type="person"')[0] == "person"
+    assert page.text.count("<tr><td>") == 11  # every listed item
+    assert "items.csv" in page.text and "items.json" in page.text
+    assert 'href="manual__2026-11-27T02_00_00_00_00/report.html"' in page.text
+    only_failed = client.get(f"/runs/opsgenie_sync/{RUN_ID}", params={"outcome": "failed"})
+    assert only_failed.text.count("<tr><td>") == 1 and "invalid payload: id" in only_failed.text
 
 
-def test_the_page_says_so_when_there_are_no_reports(client: TestClient) -> None:
-    response = client.get("/")
-    assert response.status_code == 200
-    assert "No sync reports yet" in response.text
+def test_thousands_of_items_are_paged_a_hundred_at_a_time(
+    staging: Path, client: TestClient
+) -> None:
+    many = [change(P, f"u{n:04}", Action.CREATE) for n in range(2500)]
+    write_report(staging, "opsgenie_sync", RUN_ID, report_document(*many))
+    first = client.get(f"/runs/opsgenie_sync/{RUN_ID}")
+    last = client.get(f"/runs/opsgenie_sync/{RUN_ID}", params={"page": 25})
+    assert first.text.count("<tr><td>") == 100 and last.text.count("<tr><td>") == 100
+    assert "page 1 of 25" in first.text and "u0000" in first.text and "u2499" in last.text
 
 
-def test_the_json_listing_matches_list_reports(staging: Path, client: TestClient) -> None:
-    _write_report(staging, "opsgenie_sync", "run-1", {"summary": {"created": 1}})
-    assert client.get("/reports.json").json() == plugin.list_reports(str(staging))
+def test_downloads_hold_every_item_as_csv_and_as_json(staging: Path, client: TestClient) -> None:
+    write_report(staging, "opsgenie_sync", RUN_ID, A_RUN)
+    as_csv = client.get(f"/runs/opsgenie_sync/{RUN_ID}/items.csv")
+    as_json = client.get(f"/runs/opsgenie_sync/{RUN_ID}/items.json")
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in as_csv.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert rows == as_json.json()
+    assert len(rows) == 11
+    assert {
+        "entity_type": "schedule",
+        "source_id": "s1",
+        "name": "s1 name",
+        "outcome": "skipped",
+        "reason": "owner team not synced",
+    } in rows
+    filtered = client.get(f"/runs/opsgenie_sync/{RUN_ID}/items.json", params={"outcome": "created"})
+    assert [r["source_id"] for r in filtered.json()] == ["u1", "u2"]
 
 
-def test_a_run_report_is_served_by_its_airflow_run_id(staging: Path, client: TestClient) -> None:
-    # Airflow run ids hold ':' and '+'; staging keys folders by the sanitised id.
-    run_id = "manual__2026-11-27T09:00:00+00:00"
-    folder_name = plugin.path_component(run_id)
-    _write_report(staging, "opsgenie_sync", folder_name, {"summary": {}}, html="<p>hello</p>")
-    for requested in (run_id, folder_name):
-        response = client.get(f"/runs/opsgenie_sync/{requested}")
-        assert response.status_code == 200
-        assert response.text == "<p>hello</p>"
+def test_a_run_is_served_by_its_airflow_run_id_and_its_report_html(
+    staging: Path, client: TestClient
+) -> None:
+    write_report(staging, "opsgenie_sync", RUN_ID, A_RUN)
+    for requested in (RUN_ID, path_component(RUN_ID)):
+        assert client.get(f"/runs/opsgenie_sync/{requested}").status_code == 200
+        html = client.get(f"/runs/opsgenie_sync/{requested}/report.html")
+        assert html.text == "<p>the whole report</p>"
+        assert html.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_run_without_a_report_gets_a_friendly_404(client: TestClient) -> None:
@@ -217,6 +194,7 @@ def test_a_run_without_a_report_gets_a_friendly_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert "has not finished yet" in response.text
     assert 'href="../../"' in response.text
+    assert client.get("/runs/some_other_dag/manual__1/items.csv").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -227,6 +205,8 @@ def test_a_run_without_a_report_gets_a_friendly_404(client: TestClient) -> None:
         "/runs/opsgenie_sync/..%2F..%2Fsecret",
         "/runs/..%2F..%2Fsecret/report",
         "/runs/opsgenie_sync/%2E%2E",
+        "/runs/opsgenie_sync/%2E%2E/report.html",
+        "/runs/%2E%2E/secret/items.json",
     ],
 )
 def test_paths_cannot_leave_the_staging_root(
@@ -234,9 +214,10 @@ def test_paths_cannot_leave_the_staging_root(
 ) -> None:
     (tmp_path / "secret" / "report").mkdir(parents=True)
     (tmp_path / "secret" / "report" / "report.html").write_text("TOP SECRET")
+    (tmp_path / "secret" / "report" / "report.json").write_text(json.dumps(A_RUN))
     response = client.get(path)
     assert response.status_code == 404
-    assert "TOP SECRET" not in response.text
+    assert "TOP SECRET" not in response.text and "u1 name" not in response.text
 
 
 def test_a_symlink_out_of_the_staging_root_is_not_followed(
@@ -245,26 +226,35 @@ def test_a_symlink_out_of_the_staging_root_is_not_followed(
     outside = tmp_path / "outside" / "run" / "report"
     outside.mkdir(parents=True)
     (outside / "report.html").write_text("TOP SECRET")
+    (outside / "report.json").write_text(json.dumps(A_RUN))
     (staging / "opsgenie_sync").symlink_to(tmp_path / "outside")
-    response = client.get("/runs/opsgenie_sync/run")
-    assert response.status_code == 404
-    assert "TOP SECRET" not in response.text
+    for path in ("/runs/opsgenie_sync/run", "/runs/opsgenie_sync/run/report.html"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "TOP SECRET" not in response.text and "u1 name" not in response.text
 
 
 def test_runs_of_dags_the_caller_may_not_read_are_hidden_and_refused(staging: Path) -> None:
-    _write_report(staging, "opsgenie_sync", "run-1", {"summary": {}})
-    _write_report(staging, "private_sync", "run-1", {"summary": {}})
+    write_report(staging, "opsgenie_sync", "run-1", A_RUN)
+    write_report(staging, "private_sync", "run-1", A_RUN)
     client = TestClient(
-        plugin.create_app(str(staging), access=lambda: lambda dag_id: dag_id != "private_sync")
+        create_app(str(staging), access=lambda: lambda dag_id: dag_id != "private_sync")
     )
     assert [r["dag_id"] for r in client.get("/reports.json").json()] == ["opsgenie_sync"]
-    assert client.get("/runs/private_sync/run-1").status_code == 403
+    assert "private_sync" not in client.get("/").text
+    for path in ("", "/items.csv", "/items.json", "/report.html"):
+        assert client.get(f"/runs/private_sync/run-1{path}").status_code == 403
 
 
 def test_the_airflow_app_refuses_anonymous_callers(staging: Path) -> None:
-    _write_report(staging, "opsgenie_sync", "run-1", {"summary": {}})
-    client = TestClient(plugin.create_app(str(staging)))
-    for path in ("/", "/reports.json", "/runs/opsgenie_sync/run-1"):
+    write_report(staging, "opsgenie_sync", "run-1", A_RUN)
+    client = TestClient(create_app(str(staging)))
+    for path in (
+        "/",
+        "/reports.json",
+        "/runs/opsgenie_sync/run-1",
+        "/runs/opsgenie_sync/run-1/items.csv",
+    ):
         response = client.get(path)
         assert response.status_code == 401
         assert "run-1" not in response.text
@@ -273,15 +263,16 @@ def test_the_airflow_app_refuses_anonymous_callers(staging: Path) -> None:
 def test_the_staging_root_comes_from_the_environment_per_request(
     staging: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write_report(staging, "opsgenie_sync", "run-1", {"summary": {}})
+    write_report(staging, "opsgenie_sync", "run-1", A_RUN)
     monkeypatch.setenv("ONCALL_SYNC_STAGING", str(staging))
-    client = TestClient(plugin.create_app(access=_allow_all))
+    client = TestClient(create_app(access=_allow_all))
     assert [r["run_id"] for r in client.get("/reports.json").json()] == ["run-1"]
 
 
 def test_the_plugin_registers_the_app_and_the_views() -> None:
-    cls = plugin.OncallSyncReportsPlugin
-    assert cls.fastapi_apps[0]["url_prefix"] == "/oncall-sync"
+    plugin = _load_plugin()
+    cls = plugin.OncallSyncPlugin
+    assert [app["url_prefix"] for app in cls.fastapi_apps] == ["/oncall-sync"]
     views = {view["destination"]: view for view in cls.external_views}
     assert views["nav"]["href"] == "oncall-sync/"
     assert views["dag_run"]["href"] == "oncall-sync/runs/{DAG_ID}/{RUN_ID}"
@@ -301,7 +292,8 @@ client.cookies.set("_token", token)
 result = {
     "anonymous": TestClient(client.app).get("/oncall-sync/reports.json").status_code,
     "listing": client.get("/oncall-sync/reports.json").json(),
-    "report": client.get("/oncall-sync/runs/opsgenie_sync/manual__1").text,
+    "report": client.get("/oncall-sync/runs/opsgenie_sync/manual__1/report.html").text,
+    "page": client.get("/oncall-sync/runs/opsgenie_sync/manual__1").text,
     "views": client.get("/api/v2/plugins", headers=bearer).json()["plugins"][0]["external_views"],
 }
 print("RESULT=" + json.dumps(result))
@@ -313,9 +305,7 @@ def test_the_airflow_api_server_mounts_the_page_behind_its_login(
     tmp_path: Path, staging: Path
 ) -> None:
     """In Airflow's own API app: anonymous callers get 401, a logged-in UI session the report."""
-    _write_report(
-        staging, "opsgenie_sync", "manual__1", {"summary": {"create": 2}}, html="<p>r</p>"
-    )
+    write_report(staging, "opsgenie_sync", "manual__1", A_RUN)
     home = tmp_path / "airflow_home"
     env = {
         **os.environ,
@@ -336,5 +326,6 @@ def test_the_airflow_api_server_mounts_the_page_behind_its_login(
     result = json.loads(lines[0].removeprefix("RESULT="))
     assert result["anonymous"] == 401
     assert [r["run_id"] for r in result["listing"]] == ["manual__1"]
-    assert result["report"] == "<p>r</p>"
+    assert result["report"] == "<p>the whole report</p>"
+    assert "Per entity type" in result["page"]
     assert {view["destination"] for view in result["views"]} == {"nav", "dag_run"}
