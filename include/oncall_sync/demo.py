@@ -9,7 +9,6 @@ the report's summary and where report.html is, and stops what it started.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -72,6 +71,29 @@ def airflow(env: dict[str, str], *args: str, log_file: Path | None = None) -> No
         )
 
 
+def run_until_interrupted(env: dict[str, str], *args: str, grace: float = 60.0) -> int:
+    """Run an `airflow` command in the foreground until it ends or Ctrl-C stops it.
+
+    Ctrl-C reaches the whole process group, the command included; `airflow standalone` then
+    stops its components and waits for them. subprocess.run would SIGKILL it a quarter second
+    after the interrupt, before that shutdown, so the command gets `grace` seconds of its own.
+    """
+    command = [str(Path(sys.executable).with_name("airflow")), *args]
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        try:
+            return process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                return process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                return process.wait()
+
+
 def latest_report(staging_root: Path) -> dict[str, Any] | None:
     runs = sorted(
         (staging_root / DAG_ID).glob("*/report/report.json"), key=lambda p: p.stat().st_mtime
@@ -130,12 +152,11 @@ def main(argv: list[str] | None = None) -> int:
             stdout=subprocess.DEVNULL,
         )
         if args.standalone:
-            print("Starting `airflow standalone`: UI on http://localhost:8080, login 'admin',")
+            port = env.get("AIRFLOW__API__PORT", "8080")
+            print(f"Starting `airflow standalone`: UI on http://localhost:{port}, login 'admin',")
             passwords = home / "simple_auth_manager_passwords.json.generated"
             print(f"password in {passwords}. Ctrl-C stops.")
-            with contextlib.suppress(KeyboardInterrupt):
-                airflow(env, "standalone")
-            return 0
+            return run_until_interrupted(env, "standalone")
         airflow(env, "dags", "reserialize", log_file=log_file)
         print("Running the opsgenie_sync DAG (airflow dags test) ...", flush=True)
         airflow(env, "dags", "test", DAG_ID, "-c", args.conf, log_file=log_file)
