@@ -12,7 +12,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export GX_ANALYTICS_ENABLED := false
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: venv test test-production check lint typecheck demo airflow bench migrate lock clean
+.PHONY: venv test test-production test-browser screenshots check lint typecheck demo airflow bench migrate lock clean
 
 # The virtualenv is rebuilt whenever requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -31,6 +31,18 @@ test: $(STAMP)
 # ONCALL_SYNC_TEST_PG_DSN): a sync through the REST API, a worker killed mid-extract. ~4 min.
 test-production: $(STAMP)
 	$(BIN)/pytest -q -m production tests/production
+
+# The operator's and analyst's journeys in headless Chromium (apt: chromium) on the production
+# shape, and `make airflow`; screenshots of each step in build/browser/. Needs what
+# test-production needs. ~8 min.
+test-browser: $(STAMP)
+	$(BIN)/pytest -q -m browser tests/browser
+
+# The journeys again, their screenshots published into docs/images/journey/ for docs/operating.md.
+screenshots: $(STAMP)
+	rm -rf build/browser
+	$(BIN)/pytest -q -m browser tests/browser/test_journeys.py
+	$(BIN)/python -m tests.browser.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests bench

@@ -9,6 +9,7 @@ the report's summary and where report.html is, and stops what it started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -71,27 +72,47 @@ def airflow(env: dict[str, str], *args: str, log_file: Path | None = None) -> No
         )
 
 
-def run_until_interrupted(env: dict[str, str], *args: str, grace: float = 60.0) -> int:
-    """Run an `airflow` command in the foreground until it ends or Ctrl-C stops it.
+def run_until_interrupted(env: dict[str, str], *args: str, grace: float = 30.0) -> int:
+    """Run an `airflow` command in the foreground until it ends or Ctrl-C stops it, and leave
+    nothing it started running.
 
     Ctrl-C reaches the whole process group, the command included; `airflow standalone` then
     stops its components and waits for them. subprocess.run would SIGKILL it a quarter second
-    after the interrupt, before that shutdown, so the command gets `grace` seconds of its own.
+    after the interrupt, before that shutdown, so it gets `grace` seconds of its own. Airflow's
+    scheduler does not always stop (the browser test of `make airflow` caught it hanging with its
+    LocalExecutor workers): whatever of the command's process tree is left then is terminated,
+    then killed, by PID.
     """
+    import psutil
+
     command = [str(Path(sys.executable).with_name("airflow")), *args]
     process = subprocess.Popen(command, env=env)
     try:
         return process.wait()
     except KeyboardInterrupt:
+        tree = psutil.Process(process.pid).children(recursive=True)
         try:
             return process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
             process.terminate()
-            try:
-                return process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                return process.wait()
+            return process.wait()
+        finally:
+            _stop(tree)
+
+
+def _stop(processes: list[Any]) -> None:
+    """SIGTERM what is still running of `processes`, then SIGKILL what ignores it."""
+    import psutil
+
+    alive = [p for p in processes if p.is_running()]
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, stubborn = psutil.wait_procs(alive, timeout=10)
+    for proc in stubborn:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(stubborn, timeout=10)
 
 
 def latest_report(staging_root: Path) -> dict[str, Any] | None:

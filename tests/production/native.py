@@ -400,6 +400,7 @@ class NativeShape:
 
     `emulator`: an emulator already running (a test that switches faults on holds it in its own
     process); None starts compose's `opsgenie-emulator` command, with `emulator_flags` added.
+    `schedule`: ONCALL_SYNC_SCHEDULE, as an operator sets it in .env (empty: the DAG's default).
     """
 
     def __init__(
@@ -412,8 +413,10 @@ class NativeShape:
         emulator: Emulator | None = None,
         emulator_flags: Mapping[str, str] | None = None,
         tuning: Mapping[str, str] | None = None,
+        schedule: str = "",
     ) -> None:
         self.workdir = workdir
+        self.schedule = schedule
         self.postgres = ScratchPostgres(pg_dsn)
         self.redis = RedisNamespace(redis_url)
         self.worker_count = workers
@@ -477,7 +480,7 @@ class NativeShape:
             "AIRFLOW_CONN_OPSGENIE_DEFAULT": json.dumps(connection),
             "ONCALL_SYNC_STORE_URL": self.store_url,
             "ONCALL_SYNC_STAGING": str(self.staging),
-            "ONCALL_SYNC_SCHEDULE": "",
+            "ONCALL_SYNC_SCHEDULE": self.schedule,
         }
 
     def image_settings(self) -> dict[str, str]:

@@ -329,3 +329,13 @@ def test_the_airflow_api_server_mounts_the_page_behind_its_login(
     assert result["report"] == "<p>the whole report</p>"
     assert "Per entity type" in result["page"]
     assert {view["destination"] for view in result["views"]} == {"nav", "dag_run"}
+
+
+def test_a_run_that_read_nothing_says_so_instead_of_empty_tables(
+    staging: Path, client: TestClient
+) -> None:
+    failure = {"task": "extract", "state": "failed", "error": "OpsGenie answered 503"}
+    write_report(staging, "opsgenie_sync", RUN_ID, report_document(failures=[failure]))
+    page = client.get(f"/runs/opsgenie_sync/{RUN_ID}").text
+    assert "No records were read or planned in this run" in page
+    assert 'table class="per-type"' not in page and "items.csv" not in page

@@ -299,14 +299,20 @@ def test_the_chart_over_time_has_a_bar_with_its_number_per_run_and_outcome() -> 
     assert charts.outcomes_over_time([]) == ""
 
 
-def test_the_per_entity_type_chart_has_a_row_per_type_with_its_total() -> None:
+def test_the_per_entity_type_chart_has_a_row_per_type_with_its_total_and_flags() -> None:
     svg = charts.per_entity_type(
-        {"person": {"created": 2, "unchanged": 5}, "team": {"updated": 1}, "empty": {}}
+        {
+            "person": {"created": 2, "unchanged": 5, "conflicts": 3, "invited": 2},
+            "team": {"updated": 1},
+            "empty": {},
+        }
     )
     assert 'data-entity-type="person"' in svg and 'data-entity-type="team"' in svg
     assert "empty" not in svg
     assert "<title>person: 5 unchanged</title>" in svg
-    assert ">7</text>" in svg
+    # Conflicts and invitations flag records counted in the bar: written after it, not added.
+    assert ">7<tspan" in svg and " · 3 conflicts · 2 invited</tspan>" in svg
+    assert "person: 3 conflicts" not in svg
     assert charts.per_entity_type({}) == ""
 
 

@@ -3,7 +3,8 @@
 - `outcomes_over_time`: one row per outcome (created, updated, skipped, failed, conflicts), one
   bar per run, oldest on the left. Each row has its own scale, so twelve failures stay visible
   next to a first import's thousand creates; each bar carries its number.
-- `per_entity_type`: one horizontal bar per entity type, split by outcome, on a common scale.
+- `per_entity_type`: one horizontal bar per entity type, split by outcome, on a common scale;
+  conflicts and invitations (flags on records counted in the bar) are written after it.
 
 Decisions: small multiples rather than one stacked bar per run, since outcomes differ by orders
 of magnitude; every bar has a <title> (a tooltip, and what a screen reader reads).
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from oncall_sync.reports_ui.reader import CHARTED, OUTCOMES
+from oncall_sync.reports_ui.reader import CHARTED, EXCLUSIVE, FLAGS
 
 COLOURS = {
     "created": "#2f9e44",
@@ -104,10 +105,10 @@ def per_entity_type(table: Mapping[str, Mapping[str, int]], width: int = 520) ->
     rows = [(kind, counts) for kind, counts in table.items() if sum(counts.values())]
     if not rows:
         return ""
-    used = [o for o in OUTCOMES if any(counts.get(o) for _, counts in rows)]
-    left, right, legend_height, row_height = 128, 56, 26, 24
+    used = [o for o in EXCLUSIVE if any(counts.get(o) for _, counts in rows)]
+    left, right, legend_height, row_height = 128, 150, 26, 24
     height = legend_height + len(rows) * row_height + 4
-    peak = max(sum(counts.values()) for _, counts in rows)
+    peak = max(max(sum(counts.get(o, 0) for o in EXCLUSIVE) for _, counts in rows), 1)
     scale = (width - left - right) / peak
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -138,9 +139,11 @@ def per_entity_type(table: Mapping[str, Mapping[str, int]], width: int = 520) ->
                 f'fill="{COLOURS[outcome]}"><title>{escape(kind)}: {count} {outcome}</title></rect>'
             )
             cursor += w
+        flags = "".join(f" · {counts[flag]} {flag}" for flag in FLAGS if counts.get(flag))
+        total = sum(counts.get(o, 0) for o in EXCLUSIVE)
         parts.append(
-            f'<text x="{cursor + 6:.1f}" y="{y + 15}" class="count">'
-            f"{_number(sum(counts.values()))}</text></g>"
+            f'<text x="{cursor + 6:.1f}" y="{y + 15}" class="count">{_number(total)}'
+            f'<tspan class="muted">{flags}</tspan></text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -32,6 +32,10 @@ OUTCOMES = (
 )
 # The outcomes the analyst's chart follows run by run.
 CHARTED = ("created", "updated", "skipped", "failed", "conflicts")
+# Each record lands in exactly one of these; conflicts and invitations are flags on records
+# that also have one of them (a person created and invited, a zone stored and flagged).
+EXCLUSIVE = ("created", "updated", "unchanged", "skipped", "tombstoned", "failed", "quarantined")
+FLAGS = ("conflicts", "invited")
 
 # The plan's action (report.json "entities" and "summary.actions") -> outcome.
 _PLAN_ACTIONS = {
