@@ -5,7 +5,7 @@ departed or blocked user)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from oncall_sync.emulator.account import Payload, iso
@@ -74,10 +74,49 @@ class PeopleConstructs(ConstructsBase):
         rule["enabled"] = enabled
         return rule
 
+    def hard_cases(self) -> dict[str, str]:
+        """Which user carries which hard case: the first users whose contacts allow it, the
+        cases needing scarce contacts (mobile, voice, a disabled one) placed first."""
+        methods = {
+            u["id"]: {c["method"] for c in self.account.contacts.get(u["id"], [])}
+            for u in self.users
+        }
+        disabled = {
+            u["id"]
+            for u in self.users
+            for c in self.account.contacts.get(u["id"], [])
+            if not c["status"]["enabled"]
+        }
+        needs: list[tuple[str, Callable[[str], bool]]] = [
+            ("mobile-first", lambda u: "mobile" in methods[u]),
+            ("nights", lambda u: "voice" in methods[u]),
+            ("weekend", lambda u: u in disabled and len(methods[u]) > 0),
+            ("p1-phone", lambda u: bool(methods[u] & {"sms", "voice"})),
+            ("many-types", lambda u: bool(methods[u] & {"sms", "voice"})),
+            ("renotify-phone", lambda u: bool(methods[u] & {"sms", "voice"})),
+            ("database", lambda u: bool(methods[u])),
+            ("shift-reminder", lambda u: bool(methods[u])),
+            ("quiet-nights", lambda u: bool(methods[u])),
+        ]
+        cases: dict[str, str] = {}
+        for case, fits in needs:
+            user = next(
+                (u["id"] for u in self.users if u["id"] not in cases and fits(u["id"])), None
+            )
+            if user is None:  # nobody has such contacts: the case goes to anyone with a contact
+                user = next(
+                    (u["id"] for u in self.users if u["id"] not in cases and methods[u["id"]]), None
+                )
+            if user is not None:
+                cases[user] = case
+        return cases
+
     def notification_rules(self) -> None:
+        cases = self.hard_cases()
         for i, user in enumerate(self.users):
             contacts = self.account.contacts.get(user["id"], [])
-            rules = self.custom_rules(i, contacts) + self.default_rules(user, contacts)
+            custom = self.custom_rules(i, contacts, cases.get(user["id"]))
+            rules = custom + self.default_rules(user, contacts)
             by_type: dict[str, list[Payload]] = {}
             for rule in rules:
                 by_type.setdefault(rule["actionType"], []).append(rule)
@@ -101,20 +140,25 @@ class PeopleConstructs(ConstructsBase):
             ),
         ]
 
-    def custom_rules(self, i: int, contacts: list[Payload]) -> list[Payload]:
-        """The hard cases on the first twelve users; a share of the others get some at random."""
+    def custom_rules(self, i: int, contacts: list[Payload], case: str | None) -> list[Payload]:
+        """The user's hard case, if any; past the first twelve users, some at random."""
         if not contacts:
             return []
         rng = self.rng
 
         def pick(*methods: str) -> Payload:
-            return next((c for c in contacts if c["method"] in methods), contacts[0])
+            """The user's first contact of the first of `methods` they have."""
+            for method in methods:
+                found = next((c for c in contacts if c["method"] == method), None)
+                if found is not None:
+                    return found
+            return contacts[0]
 
         phone, email = pick("sms", "voice"), pick("email")
         p1 = priority_is("P1")
         nights = time_of_day((19, 0), (7, 0))
         weekend = weekday_windows(("friday", 18, 0, "monday", 9, 0))
-        if i == 0:
+        if case == "p1-phone":
             return [
                 self.notification_rule(
                     "P1 by phone",
@@ -124,19 +168,20 @@ class PeopleConstructs(ConstructsBase):
                     repeat={"loopAfter": 10, "enabled": True},
                 )
             ]
-        if i == 1:
+        if case == "nights":
+            voice = pick("voice", "sms")
             return [
                 self.notification_rule(
                     "Nights",
                     "create-alert",
-                    [(phone, 0, True), (email, 5, True)],
+                    [(voice, 0, True), (email, 5, True)],
                     restriction=nights,
                 )
             ]
-        if i == 3:  # every contact, the disabled first one included
+        if case == "weekend":  # every contact, the disabled first one included
             steps = [(c, 2 * n, True) for n, c in enumerate(contacts)]
             return [self.notification_rule("Weekend", "create-alert", steps, restriction=weekend)]
-        if i == 5:
+        if case == "database":
             database = criteria(
                 "match-any-condition",
                 condition("tags", "contains", "database"),
@@ -151,7 +196,7 @@ class PeopleConstructs(ConstructsBase):
                     enabled=False,
                 )
             ]
-        if i == 6:
+        if case == "shift-reminder":
             return [
                 self.notification_rule(
                     "Shift reminder",
@@ -161,7 +206,7 @@ class PeopleConstructs(ConstructsBase):
                     schedules=self.account.schedules[:1],
                 )
             ]
-        if i == 7:
+        if case == "many-types":
             return [
                 self.notification_rule("Assigned", "assigned-alert", [(phone, 1, True)]),
                 self.notification_rule("Acknowledged", "acknowledged-alert", [(email, 0, True)]),
@@ -176,7 +221,7 @@ class PeopleConstructs(ConstructsBase):
                 ),
                 self.notification_rule("Calls", "incoming-call-routing", [(phone, 0, True)]),
             ]
-        if i == 8:
+        if case == "renotify-phone":
             urgent = criteria(
                 "match-any-condition",
                 condition("priority", "equals", "P1"),
@@ -190,9 +235,11 @@ class PeopleConstructs(ConstructsBase):
                     rule_criteria=urgent,
                 )
             ]
-        if i == 10:  # matches at night and pages nobody: a rule with no steps silences
+        if (
+            case == "quiet-nights"
+        ):  # matches at night and pages nobody: a rule with no steps silences
             return [self.notification_rule("Quiet nights", "create-alert", [], restriction=nights)]
-        if i == 11:
+        if case == "mobile-first":
             mobile = pick("mobile")
             return [
                 self.notification_rule(
@@ -202,7 +249,7 @@ class PeopleConstructs(ConstructsBase):
                     repeat={"loopAfter": 0, "enabled": False},
                 )
             ]
-        if i < 12 or rng.random() >= 0.25:
+        if case is not None or i < 12 or rng.random() >= 0.25:
             return []
         result = []
         for _ in range(rng.randint(1, 2)):
