@@ -5,7 +5,6 @@ entities, payload helpers for conditions, time restrictions and durations, and t
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta, tzinfo
 
 from oncall_sync.emulator.account import Account, Payload
@@ -146,7 +145,11 @@ class ConstructsBase:
         self.secret_count = 0
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A random (version 4) UUID from the stream, formatted directly: `large` draws ~55,000
+        of them and uuid.UUID's checks cost a third of the constructs' build time."""
+        h = f"{self.rng.getrandbits(128):032x}"
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
     def hex(self, digits: int) -> str:
         return f"{self.rng.getrandbits(4 * digits):0{digits}x}"

@@ -421,9 +421,11 @@ class PeopleConstructs(ConstructsBase):
         )
         sources = iter(pool * 2)  # a tiny account reuses people rather than fail
 
+        eligible = [u for u in users if not u["blocked"]]
+
         def target_for(source: Payload, n: int) -> Payload:
-            fits = [u for u in users if u["id"] != source["id"] and not u["blocked"]]
-            return fits[n % len(fits)]
+            target = eligible[n % len(eligible)]
+            return target if target["id"] != source["id"] else eligible[(n + 1) % len(eligible)]
 
         first, second = next(sources), next(sources)
         rules = [
