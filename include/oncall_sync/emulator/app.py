@@ -1,5 +1,9 @@
 """The OpsGenie emulator as an ASGI app: the read side of the REST API, faithful to
-docs/emulator.md and reference/opsgenie-api.md (envelopes, paging, expand, keys, limits, faults).
+docs/emulator.md and reference/opsgenie-api.md (envelopes, paging, expand, keys, limits, faults);
+the extended constructs of opsgenie-api-extended.md come from `emulator.extended_api`.
+Every call is recorded (`app.calls`, a `CallLog`); writes answer 405, except a heartbeat ping.
+Emulator-only endpoints live under /_emulator/ (the paging computation, the call log): they need
+a key and are never recorded, limited or faulted.
 
 Configuration (`EmulatorConfig`):
 - `region` "us" | "eu": a key bound to the other region gets 401 "Could not authenticate".
@@ -10,7 +14,7 @@ Configuration (`EmulatorConfig`):
 - `latency_ms`: added to every request (asyncio.sleep, so it costs no CPU).
 - `rate_limits` (domain -> per_second, per_minute), `rate_limit_scale`, `rate_limits_enabled`:
   per-domain token buckets; defaults in `oncall_sync.emulator.ratelimit` (configuration 50/s and
-  3000/min, search 20/s and 1200/min, schedule-oncalls 20/s and 1200/min). Over the limit: 429
+  3000/min, search, schedule-oncalls and heartbeat 20/s and 1200/min). Over the limit: 429
   with OpsGenie's message and `X-RateLimit-Period-In-Sec: 1|60`.
 - `now`: the clock for on-calls and timelines without `date` (None: the wall clock).
 Faults: `app.state.faults` (a `FaultPlan`), switched on by tests at runtime.

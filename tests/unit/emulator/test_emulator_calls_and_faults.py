@@ -13,6 +13,7 @@ import pytest
 from oncall_sync.emulator.app import EmulatorConfig
 from oncall_sync.emulator.calls import CallLog, RecordedCall
 from oncall_sync.emulator.generator import generate_account
+from oncall_sync.emulator.paging import Alert, who_is_paged
 from oncall_sync.emulator.server import RunningEmulator, run_emulator
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -178,5 +179,7 @@ def test_faults_never_reach_the_emulator_only_endpoints(
     assert client.get("/v2/heartbeats").status_code == 503
     team = emulator.account.teams[0]
     answer = client.get("/_emulator/paging", params={"team": team["id"], "at": NOW.isoformat()})
-    assert answer.status_code == 200 and "pages" in answer.json()["data"]
+    assert answer.status_code == 200
+    expected = who_is_paged(emulator.account, Alert(created_at=NOW, team_id=team["id"]), 60)
+    assert answer.json()["data"] == expected.model_dump(mode="json") and expected.pages
     assert client.get("/_emulator/calls").status_code == 200
