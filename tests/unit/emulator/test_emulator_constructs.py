@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from oncall_sync.emulator.app import TEST_API_KEY, EmulatorConfig, create_app
+from oncall_sync.emulator.constructs.base import ACTION_TYPES
 from oncall_sync.emulator.generator import DEFAULT_NOW, Account, generate_account
 from oncall_sync.emulator.timeline import parse_instant, resolve_zone
 from tests.unit.emulator.extended_crawl import crawl, extended_minimum
@@ -120,17 +121,7 @@ def test_custom_rules_cover_restrictions_criteria_and_disabled_parts(account: Ac
     assert any(not s["enabled"] for s in steps(account))
     assert any(r.get("repeat", {}).get("enabled") for r in custom)
     assert any(r["steps"] == [] for r in custom)
-    assert {r["actionType"] for r in rules(account)} == {
-        "create-alert",
-        "acknowledged-alert",
-        "closed-alert",
-        "renotified-alert",
-        "assigned-alert",
-        "add-note",
-        "schedule-start",
-        "schedule-end",
-        "incoming-call-routing",
-    }
+    assert {r["actionType"] for r in rules(account)} == set(ACTION_TYPES)  # all nine (OAS)
     schedule_rules = [r for r in rules(account) if r["actionType"].startswith("schedule-")]
     assert all(r["notificationTime"] for r in schedule_rules)
     assert {s["contact"]["method"] for s in steps(account)} == {"email", "sms", "voice", "mobile"}
