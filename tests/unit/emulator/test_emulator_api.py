@@ -176,7 +176,7 @@ def test_contacts_endpoint_uses_method_and_apply_order(
     assert client.get("/v2/users/nobody@example.com/contacts").status_code == 404
 
 
-# -- teams, schedules, escalations, services -------------------------------------------------------
+# -- teams, schedules, escalations, services --------------------------------------------------
 
 
 def test_team_list_has_links_but_no_members(client: TestClient, account: Account) -> None:
@@ -244,7 +244,7 @@ def test_services_are_paged_on_v1(client: TestClient, account: Account) -> None:
     assert client.get("/v2/services").status_code == 404
 
 
-# -- keys, regions, plans --------------------------------------------------------------------------
+# -- keys, regions, plans ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -311,7 +311,7 @@ def test_services_off_the_plan_are_402(account: Account) -> None:
     assert client.get(f"/v1/services/{account.services[0]['id']}").status_code == 402
 
 
-# -- rate limits -----------------------------------------------------------------------------------
+# -- rate limits ---------------------------------------------------------------------------------
 
 
 def frozen_limits(client: TestClient, limits: dict[str, RateLimit]) -> None:

@@ -86,7 +86,7 @@ def test_opsgenie_zone_ids_resolve(zone_id: str, july_offset_hours: float) -> No
     assert offset == timedelta(hours=july_offset_hours)
 
 
-# -- rotations -------------------------------------------------------------------------------------
+# -- rotations -----------------------------------------------------------------------------------
 
 
 def test_daily_handoff_keeps_the_wall_clock_across_dst() -> None:
@@ -193,7 +193,7 @@ def test_disabled_schedule_has_nobody_on_call() -> None:
     )
 
 
-# -- overrides -------------------------------------------------------------------------------------
+# -- overrides -----------------------------------------------------------------------------------
 
 
 def override(
