@@ -356,7 +356,7 @@ class EmulatorApp(Starlette):
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    # -- routing and auth -------------------------------------------------------------------------
+    # -- routing and auth --------------------------------------------------------------------------
 
     def dispatch(self, scope: Scope, path: str) -> Reply:
         method = scope["method"]
@@ -437,7 +437,7 @@ class EmulatorApp(Starlette):
             self._cache[key] = _dumps(build())
         return self._cache[key]
 
-    # -- emulator-only: the paging computation and the call log ---------------------------------
+    # -- emulator-only: the paging computation and the call log ------------------------------------
 
     def emulator_paging(self, call: Call) -> Reply:
         """`who_is_paged` for the alert the query describes (docs/emulator.md, "Paging")."""
@@ -475,7 +475,7 @@ class EmulatorApp(Starlette):
             }
         )
 
-    # -- account ----------------------------------------------------------------------------------
+    # -- account -----------------------------------------------------------------------------------
 
     def get_account(self, call: Call) -> Reply:
         a = self.account
@@ -486,7 +486,7 @@ class EmulatorApp(Starlette):
             raise _not_authorized("request limits")
         return Reply({"rateLimits": self.limiter.describe()})
 
-    # -- users ------------------------------------------------------------------------------------
+    # -- users -------------------------------------------------------------------------------------
 
     def list_users(self, call: Call) -> Reply:
         q = call.query
@@ -562,7 +562,7 @@ class EmulatorApp(Starlette):
         user = self._user(call)
         return Reply(self.user_teams.get(user["id"], []))
 
-    # -- teams ------------------------------------------------------------------------------------
+    # -- teams -------------------------------------------------------------------------------------
 
     def list_teams(self, call: Call) -> Reply:
         def build() -> list[Payload]:
@@ -586,7 +586,7 @@ class EmulatorApp(Starlette):
             raise _not_authorized("team")
         return Reply({k: team[k] for k in ("id", "name", "description", "members") if k in team})
 
-    # -- schedules --------------------------------------------------------------------------------
+    # -- schedules ---------------------------------------------------------------------------------
 
     def list_schedules(self, call: Call) -> Reply:
         expand = "rotation" in call.query.get("expand", "").split(",")
@@ -715,7 +715,7 @@ class EmulatorApp(Starlette):
             }
         return Reply(data, extra={"expandable": ["base", "forwarding", "override"]})
 
-    # -- escalations ------------------------------------------------------------------------------
+    # -- escalations -------------------------------------------------------------------------------
 
     def list_escalations(self, call: Call) -> Reply:
         def build() -> list[Payload]:
@@ -739,7 +739,7 @@ class EmulatorApp(Starlette):
             raise _not_authorized("escalation")
         return Reply(escalation)
 
-    # -- services ---------------------------------------------------------------------------------
+    # -- services ----------------------------------------------------------------------------------
 
     def list_services(self, call: Call) -> Reply:
         q = call.query

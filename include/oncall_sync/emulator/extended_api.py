@@ -113,7 +113,7 @@ class ExtendedApi:
             (("v1", "incident-templates"), CONFIGURATION, self.list_incident_templates),
         ]
 
-    # -- users: notification rules, steps, forwarding ---------------------------------------------
+    # -- users: notification rules, steps, forwarding ----------------------------------------------
 
     def _rules(self, call: Call) -> tuple[Payload, list[Payload]]:
         user = self.app._user(call)
@@ -148,7 +148,7 @@ class ExtendedApi:
             [r for r in self.account.forwarding_rules if r["fromUser"].get("id") == user["id"]]
         )
 
-    # -- teams: routing rules, team roles ---------------------------------------------------------
+    # -- teams: routing rules, team roles ----------------------------------------------------------
 
     def _team(self, call: Call) -> Payload:
         ident = call.params[0]
@@ -183,7 +183,7 @@ class ExtendedApi:
             raise ApiError(404, f"No team role exists with {by} [{call.params[1]}]")
         return Reply(role)
 
-    # -- forwarding rules -------------------------------------------------------------------------
+    # -- forwarding rules --------------------------------------------------------------------------
 
     @staticmethod
     def _account_wide(call: Call, entity: str) -> None:
@@ -204,7 +204,7 @@ class ExtendedApi:
             raise ApiError(404, f"No forwarding rule exists with {by} [{call.params[0]}]")
         return Reply(rule)
 
-    # -- integrations -----------------------------------------------------------------------------
+    # -- integrations ------------------------------------------------------------------------------
 
     def list_integrations(self, call: Call) -> Reply:
         q = call.query
@@ -251,7 +251,7 @@ class ExtendedApi:
             )
         return Reply(actions)
 
-    # -- heartbeats -------------------------------------------------------------------------------
+    # -- heartbeats --------------------------------------------------------------------------------
 
     def _live(self, beat: Payload) -> Payload:
         pinged = self.pings.get(beat["name"])
@@ -277,7 +277,7 @@ class ExtendedApi:
             self.pings[call.params[0]] = self.app.now()
         return Reply(result=PONG, status=202)
 
-    # -- maintenance ------------------------------------------------------------------------------
+    # -- maintenance -------------------------------------------------------------------------------
 
     def list_maintenance(self, call: Call) -> Reply:
         self._account_wide(call, "maintenance")
@@ -300,7 +300,7 @@ class ExtendedApi:
             raise ApiError(404, f"No maintenance exists with id [{call.params[0]}]")
         return Reply(window)
 
-    # -- policies ---------------------------------------------------------------------------------
+    # -- policies ----------------------------------------------------------------------------------
 
     def _policies(self, call: Call, *, required: bool = False) -> list[Payload]:
         """The policies of the scope `teamId` names: a team's, or the global ones."""
@@ -340,7 +340,7 @@ class ExtendedApi:
             raise ApiError(404, f"No policy exists with id [{call.params[0]}]")
         return Reply(policy)
 
-    # -- custom roles -----------------------------------------------------------------------------
+    # -- custom roles ------------------------------------------------------------------------------
 
     def list_roles(self, call: Call) -> Reply:
         self._account_wide(call, "role")
@@ -354,7 +354,7 @@ class ExtendedApi:
             raise ApiError(404, f"No custom role exists with {by} [{call.params[0]}]")
         return Reply(role)
 
-    # -- services: incident rules, templates, audiences -------------------------------------------
+    # -- services: incident rules, templates, audiences --------------------------------------------
 
     def _service_part(self, call: Call, part: Callable[[str], Any]) -> Reply:
         service = self.app.get_service(call).data  # 404 and 403 as the service itself

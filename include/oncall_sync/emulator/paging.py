@@ -289,7 +289,7 @@ class _Run:
         self.responders: list[Payload] = []
         self.forced: dict[str, bool] = {}
 
-    # -- helpers ----------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
 
     def minute(self, moment: datetime) -> int:
         return max(0, math.ceil((moment - self.t0).total_seconds() / 60 - 1e-9))
@@ -342,7 +342,7 @@ class _Run:
         self.responders = found
         self.refresh_names()
 
-    # -- 1-2: maintenance and the integration -----------------------------------------------------
+    # -- 1-2: maintenance and the integration ------------------------------------------------------
 
     def maintenance(self) -> set[str]:
         """Integrations turned off at creation; fills `forced` with policies forced on or off."""
@@ -446,7 +446,7 @@ class _Run:
                 return action
         return None
 
-    # -- 3-4: policies ----------------------------------------------------------------------------
+    # -- 3-4: policies -----------------------------------------------------------------------------
 
     def applicable(self, policies: Sequence[Payload], kind: str) -> list[Payload]:
         """The policies of `kind` that apply at creation: first match, then on while `continue`."""
@@ -539,7 +539,7 @@ class _Run:
             return moment
         return self.t0
 
-    # -- 5-8: responders, routing, escalations, schedules, forwarding -----------------------------
+    # -- 5-8: responders, routing, escalations, schedules, forwarding ------------------------------
 
     def respond(self, ref: Payload, start: datetime, renotify: bool) -> None:
         kind, rid = ref.get("type"), ref.get("id", "")
@@ -771,7 +771,7 @@ class _Run:
             return
         self.reaches.append(_Reach(at, current, via, used, len(self.reaches)))
 
-    # -- 9-10: notification rules and steps -------------------------------------------------------
+    # -- 9-10: notification rules and steps --------------------------------------------------------
 
     def pages(self) -> list[Page]:
         pages: list[Page] = []
@@ -861,7 +861,7 @@ class _Run:
                 )
         return found
 
-    # -- the whole --------------------------------------------------------------------------------
+    # -- the whole ---------------------------------------------------------------------------------
 
     def run(self) -> PagingAnswer:
         created, owner = self.integration()

@@ -172,7 +172,7 @@ class ConstructsBase:
         owned = self.owned_schedules.get(team["id"], [])
         return owned[0] if owned else self.rng.choice(self.account.schedules)
 
-    # -- secrets ----------------------------------------------------------------------------------
+    # -- secrets -----------------------------------------------------------------------------------
 
     def api_key(self) -> str:
         """An integration API key: a UUID whose first group reads "5ec2e7" ("secret")."""

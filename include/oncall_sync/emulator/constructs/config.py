@@ -28,7 +28,7 @@ from oncall_sync.emulator.constructs.base import (
 class ConfigConstructs(ConstructsBase):
     """Integrations, heartbeats, policies, maintenance, roles and service constructs."""
 
-    # -- integrations and their actions -----------------------------------------------------------
+    # -- integrations and their actions ------------------------------------------------------------
 
     def integration(
         self, name: str, kind: str, owner: Payload | None, *, enabled: bool = True
@@ -302,7 +302,7 @@ class ConfigConstructs(ConstructsBase):
             "ignore": [self.action("ignore", "Drop heartbeats", 1, heartbeat)],
         }
 
-    # -- heartbeats -------------------------------------------------------------------------------
+    # -- heartbeats --------------------------------------------------------------------------------
 
     def heartbeat(
         self,
@@ -375,7 +375,7 @@ class ConfigConstructs(ConstructsBase):
             )
         self.account.heartbeats = beats
 
-    # -- policies ---------------------------------------------------------------------------------
+    # -- policies ----------------------------------------------------------------------------------
 
     def policy(
         self,
@@ -571,7 +571,7 @@ class ConfigConstructs(ConstructsBase):
                 )
         self.account.team_policies = teams
 
-    # -- maintenance ------------------------------------------------------------------------------
+    # -- maintenance -------------------------------------------------------------------------------
 
     def maintenance_window(
         self,
@@ -675,7 +675,7 @@ class ConfigConstructs(ConstructsBase):
             )
         self.account.maintenance = windows
 
-    # -- roles ------------------------------------------------------------------------------------
+    # -- roles -------------------------------------------------------------------------------------
 
     def roles(self) -> None:
         rng = self.rng
@@ -721,7 +721,7 @@ class ConfigConstructs(ConstructsBase):
                 for name in names
             ]
 
-    # -- services: incident rules, templates, audiences -------------------------------------------
+    # -- services: incident rules, templates, audiences --------------------------------------------
 
     def incident_properties(self, message: str, priority: str, stakeholders: bool) -> Payload:
         return {

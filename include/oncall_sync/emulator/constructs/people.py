@@ -30,7 +30,7 @@ from oncall_sync.emulator.timeline import resolve_zone
 class PeopleConstructs(ConstructsBase):
     """Notification, routing and forwarding rules."""
 
-    # -- notification rules -----------------------------------------------------------------------
+    # -- notification rules ------------------------------------------------------------------------
 
     def step(self, rule: Payload, contact: Payload, after: int, enabled: bool = True) -> Payload:
         step: Payload = {"_parent": {"id": rule["id"], "name": rule["name"]}, "id": self.new_id()}
@@ -282,7 +282,7 @@ class PeopleConstructs(ConstructsBase):
             result.append(rule)
         return result
 
-    # -- routing rules ----------------------------------------------------------------------------
+    # -- routing rules -----------------------------------------------------------------------------
 
     def notify(self, entity: Payload | None, kind: str) -> Payload:
         if entity is None or kind == "none":
@@ -397,7 +397,7 @@ class PeopleConstructs(ConstructsBase):
                 rule["order"] = order
             self.account.routing_rules[team["id"]] = rules
 
-    # -- forwarding rules -------------------------------------------------------------------------
+    # -- forwarding rules --------------------------------------------------------------------------
 
     def forwarding_rule(
         self, alias: str, source: Payload, target: Payload, start: datetime, end: datetime
