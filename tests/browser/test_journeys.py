@@ -40,7 +40,7 @@ from tests.browser.ui import (
     submit_trigger,
     trigger_form,
 )
-from tests.production.native import ADMIN, DAG_ID, NativeShape
+from tests.production.native import ADMIN, DAG_ID, NativeShape, wait_for
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = RUN_TIMEOUT_MS / 1000
@@ -159,6 +159,14 @@ def test_the_operators_journey(
     with journey.step("the cleared run finishes"):
         clear.get_by_role("button", name="Confirm").click()
         expect(clear).to_be_hidden()
+        api = deployment.api
+        assert api is not None
+        # Cleared, the run is queued again: only then is its next end the re-run's.
+        wait_for(
+            "the cleared run to start again",
+            lambda: api.run_state(DAG_ID, failing_run) != "failed",
+            RUN_TIMEOUT,
+        )
         wait_for_run(page, deployment, failing_run, "success")
 
     with journey.step("the re-run's report"):
@@ -253,13 +261,15 @@ def test_the_analysts_pages(browser: Browser, deployment: NativeShape) -> None:
         schedules_created = int(big_row.locator("td.n").first.inner_text())
         assert 0 < schedules_created < created
         frame.get_by_label("Outcome", exact=True).select_option("conflicts")
+        expect(frame.locator("h2").first).to_contain_text("counting schedule")
         expect(frame.get_by_label("Outcome", exact=True)).to_have_value("conflicts")
         expect(table.locator("tbody tr")).to_have_count(1)
-        frame.get_by_role("link", name="Clear filters").click()
-        expect(frame.get_by_label("Account", exact=True)).to_have_value("")
 
     with journey.step("a run with thousands of items opens paged", full_page=True):
+        frame.get_by_role("link", name="Clear filters").click()
+        expect(frame.get_by_label("Account", exact=True)).to_have_value("")
         frame.get_by_label("Account", exact=True).select_option(big_account)
+        expect(table.locator("tbody tr")).to_have_count(1)
         big_row.get_by_role("link").first.click()
         expect(frame.locator("h1")).to_contain_text("Sync report")
         heading = frame.locator("h2", has_text="Items").inner_text()
@@ -275,7 +285,7 @@ def test_the_analysts_pages(browser: Browser, deployment: NativeShape) -> None:
             frame.locator("section.by-type svg.chart [data-entity-type='person']")
         ).to_have_count(1)
 
-    with journey.step("the last page of items, filtered"):
+    with journey.step("page 2 of the items, filtered by outcome"):
         frame.get_by_label("Outcome", exact=True).select_option("invited")
         expect(frame.locator("h2", has_text="Items")).to_contain_text("matching")
         heading = frame.locator("h2", has_text="Items").inner_text()

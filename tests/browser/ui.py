@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 
@@ -107,8 +108,9 @@ def submit_trigger(page: Page, dialog: Locator) -> str:
     """Trigger from the form; the UI opens the new run's page. Returns its run id."""
     dialog.get_by_role("button", name="Trigger").click()
     page.wait_for_url(re.compile(r"/runs/manual__"))
-    run_id = page.url.split("/runs/", 1)[1].split("/", 1)[0]
-    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), run_id)
+    # The path only: the UI carries the DAG list's search along as a query parameter.
+    path = urlsplit(page.url).path
+    return unquote(path.split("/runs/", 1)[1].split("/", 1)[0])
 
 
 def open_tab(page: Page, name: str) -> None:
