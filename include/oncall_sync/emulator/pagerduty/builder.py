@@ -31,16 +31,6 @@ ABILITIES = [
     "teams",
     "urgencies",
 ]
-ROLES = [
-    "owner",
-    "admin",
-    "user",
-    "limited_user",
-    "observer",
-    "restricted_access",
-    "read_only_user",
-    "read_only_limited_user",
-]
 TEAM_ROLES = ["manager", "responder", "observer"]
 PLAIN_ZONES = [
     "America/New_York",
@@ -88,6 +78,7 @@ class Builder:
         self.users_by_id: dict[str, Payload] = {}
         self.teams_by_id: dict[str, Payload] = {}
         self.schedules_by_id: dict[str, Payload] = {}
+        self.schedules_by_team: dict[str, list[Payload]] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -95,7 +86,7 @@ class Builder:
         """A PagerDuty-style id: P and six upper-case letters or digits, unique in the account."""
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
         while True:
-            ident = "P" + "".join(self.rng.choice(alphabet) for _ in range(6))
+            ident = "P" + "".join(self.rng.choices(alphabet, k=6))
             if ident not in self._ids:
                 self._ids.add(ident)
                 return ident
@@ -311,6 +302,8 @@ class Builder:
         sid = schedule["id"]
         self.account.schedules.append(schedule)
         self.schedules_by_id[sid] = schedule
+        for team in teams:
+            self.schedules_by_team.setdefault(team["id"], []).append(schedule)
         self.account.calendar_urls[sid] = self.calendar(f"schedules/{sid}")
         return schedule
 
@@ -464,11 +457,7 @@ class Builder:
     def random_policy(self, index: int, teams: list[Payload]) -> Payload:
         rng = self.rng
         team = rng.choice(teams) if teams and rng.random() < 0.8 else None
-        owned = [
-            s
-            for s in self.account.schedules
-            if team and any(t["id"] == team["id"] for t in s["teams"])
-        ]
+        owned = self.schedules_by_team.get(team["id"], []) if team else []
         rules = []
         for _ in range(rng.randint(1, 4)):
             targets: list[Payload] = []
