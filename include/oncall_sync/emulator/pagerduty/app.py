@@ -48,6 +48,7 @@ from oncall_sync.emulator.pagerduty.calls import (
     not_found,
 )
 from oncall_sync.emulator.pagerduty.limits import KeyRateLimiter, LimitState
+from oncall_sync.emulator.pagerduty.render import OnCall
 from oncall_sync.emulator.pagerduty.routes import ROUTES, Index
 from oncall_sync.emulator.server import drop_connection, send_raw
 
@@ -69,6 +70,8 @@ class PagerDutyApp(Starlette):
             config.rate_limit_per_minute, config.operation_limits, config.rate_limit_scale
         )
         self.index = Index(account)
+        # /oncalls answers by query (schedules.list_oncalls); the account does not change.
+        self.oncalls_cache: dict[tuple[Any, ...], list[OnCall]] = {}
         self.routes_table = ROUTES
         self.state.account, self.state.config = account, config
         self.state.faults, self.state.limiter = faults, self.limiter

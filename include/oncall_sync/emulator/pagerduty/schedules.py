@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 RENDERED = frozenset({"schedule_layers", "overrides_subschedule", "final_schedule"})
 DEFAULT_SPAN = timedelta(weeks=2)
 ONCALLS_HORIZON = timedelta(days=90)
+ONCALLS_CACHED = 8
 
 
 def caller_zone(app: PagerDutyApp, call: Call) -> str:
@@ -222,20 +223,33 @@ def list_oncalls(app: PagerDutyApp, call: Call) -> Reply:
     if until - since > ONCALLS_HORIZON:
         raise ApiError(400, 2005, ["The window between since and until may span at most 90 days"])
     schedule_filter = call.many("schedule_ids")
-    items = oncalls(
-        app.account.escalation_policies,
-        app.index.schedules,
-        app.account.overrides,
-        since,
-        until,
-        app.config.dst_rule,
-        user_ids=set(call.many("user_ids")) or None,
-        policy_ids=set(call.many("escalation_policy_ids")) or None,
-        schedule_ids=(
-            {None if s in ("", "null") else s for s in schedule_filter} if schedule_filter else None
-        ),
-        earliest=call.flag("earliest"),
+    user_ids = frozenset(call.many("user_ids")) or None
+    policy_ids = frozenset(call.many("escalation_policy_ids")) or None
+    schedule_ids = (
+        frozenset(None if s in ("", "null") else s for s in schedule_filter)
+        if schedule_filter
+        else None
     )
+    earliest = call.flag("earliest")
+    # Every page of one query renders the same schedules: keep the last few answers.
+    key = (since, until, app.config.dst_rule, user_ids, policy_ids, schedule_ids, earliest)
+    items = app.oncalls_cache.get(key)
+    if items is None:
+        items = oncalls(
+            app.account.escalation_policies,
+            app.index.schedules,
+            app.account.overrides,
+            since,
+            until,
+            app.config.dst_rule,
+            user_ids=set(user_ids) if user_ids else None,
+            policy_ids=set(policy_ids) if policy_ids else None,
+            schedule_ids=set(schedule_ids) if schedule_ids else None,
+            earliest=earliest,
+        )
+        while len(app.oncalls_cache) >= ONCALLS_CACHED:
+            app.oncalls_cache.pop(next(iter(app.oncalls_cache)))
+        app.oncalls_cache[key] = items
     page, body = paged(call, items, "oncalls")
     includes = call.includes()
     out = []
