@@ -110,7 +110,7 @@ class PagerDutyApp(Starlette):
                 await send_raw(send, 401, text, [(b"content-type", b"text/html; charset=utf-8")])
                 return
             status, body, headers = error.status, self.error_body(error), error.headers
-            limit_state = limit_state or error.limit_state
+            limit_state = error.limit_state
         if fault is not None and fault.kind == "malformed" and status == 200:
             body = body[: max(1, len(body) // 2)]
         if limit_state is not None and (status != 429 or self.config.throttle_headers):

@@ -42,7 +42,8 @@ TEST_KEYS = (
     TEST_OAUTH_TOKEN,
 )
 
-OFFSET_CAP = 10_000
+OFFSET_CAP = 10_000  # offset + limit, for classic paging
+MAX_LIMIT = 100
 ErrorShape = Literal["standard", "errors_string", "errors_map", "error_array"]
 
 # PagerDuty's error codes (DEV-ERR) and the messages the emulator sends with them; the texts of
@@ -230,7 +231,7 @@ def paged(
     key: str,
     *,
     default_limit: int = 25,
-    max_limit: int = 100,
+    max_limit: int = MAX_LIMIT,
     with_total: bool = True,
     cap: int | None = OFFSET_CAP,
 ) -> tuple[list[Any], Payload]:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from oncall_sync.emulator.pagerduty.account import Payload
 from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, invalid, not_found, paged
-from oncall_sync.emulator.pagerduty.people import user_payload
 from oncall_sync.emulator.pagerduty.schedules import schedule_payload
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ def policy_payload(app: PagerDutyApp, policy: Payload, includes: set[str], call:
 def _target(app: PagerDutyApp, target: Payload, call: Call) -> Payload:
     kind, ident = target.get("type"), target.get("id", "")
     if kind == "user_reference" and ident in app.index.users:
-        return user_payload(app, app.index.users[ident], set(), call)
+        return dict(app.index.users[ident])
     if kind == "schedule_reference" and ident in app.index.schedules:
         plain = Call([], {}, call.key, call.now, call.config)
         return schedule_payload(app, app.index.schedules[ident], plain, single=False)

@@ -29,11 +29,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from oncall_sync.emulator.pagerduty.account import Account
+from oncall_sync.emulator.pagerduty.calls import MAX_LIMIT, OFFSET_CAP
 from oncall_sync.emulator.pagerduty.render import parse_instant, resolve_zone
 
-PAGE = 100
+PAGE = MAX_LIMIT
 V3_PAGE = 1000
-OFFSET_CAP = 10_000
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def phantom_user(n: int) -> Payload:
     }
 
 
-def user_payload(app: PagerDutyApp, user: Payload, includes: set[str], call: Call) -> Payload:
+def user_payload(app: PagerDutyApp, user: Payload, includes: set[str]) -> Payload:
     """A user with what `includes` asks for swapped in."""
     out = dict(user)
     index = app.index
@@ -96,7 +96,7 @@ def rule_payload(app: PagerDutyApp, user_id: str, rule: Payload, includes: set[s
 
 def _single_user(app: PagerDutyApp, call: Call, user: Payload) -> Reply:
     includes = call.includes()
-    out = user_payload(app, user, includes, call)
+    out = user_payload(app, user, includes)
     # Calendar feed URLs come only for oneself or on request (§3.2): bearer credentials.
     if "calendar_urls" in includes or call.key.user_id == user["id"]:
         out.update(app.account.calendar_urls.get(user["id"], {}))
@@ -119,7 +119,7 @@ def list_users(app: PagerDutyApp, call: Call) -> Reply:
         users = users[-call.user_shift :]
     page, body = paged(call, users, "users")
     includes = call.includes()
-    body["users"] = [user_payload(app, u, includes, call) for u in page]
+    body["users"] = [user_payload(app, u, includes) for u in page]
     return Reply(body)
 
 

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 from oncall_sync.emulator.pagerduty.account import Payload, reference
 from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, not_found, paged
-from oncall_sync.emulator.pagerduty.people import user_payload
 from oncall_sync.emulator.pagerduty.render import (
     Piece,
     Rendering,
@@ -256,7 +255,7 @@ def list_oncalls(app: PagerDutyApp, call: Call) -> Reply:
     for item in page:
         user = item.user
         if "users" in includes and user.get("id") in app.index.users:
-            user = user_payload(app, app.index.users[user["id"]], set(), call)
+            user = dict(app.index.users[user["id"]])
         schedule = item.schedule
         if schedule is not None and "schedules" in includes:
             schedule = schedule_payload(
