@@ -661,3 +661,25 @@ def test_odd_error_shapes_can_be_switched_on(account: Account, shape: str, expec
             else expected["errors"]["sort_by"][0],
         ]
     }
+
+
+def test_next_oncall_for_a_user_and_the_dst_rule_switch(account: Account) -> None:
+    sid = schedule_id(account, FOLLOW_THE_SUN)
+    client = client_for(account)
+    frances = by_name(account.users, "Frances Allen")["id"]
+    body = client.get(f"/schedules/{sid}", params={"include_next_oncall_for_user": frances})
+    upcoming = body.json()["schedule"]["next_oncall_for_user"]
+    assert upcoming["user"]["id"] == frances
+    assert parse_instant(upcoming["end"]) > account.now
+    window = {"since": "2026-10-25T00:00:00Z", "until": "2026-10-28T00:00:00Z"}
+
+    def handoffs(rule: str) -> list[str]:
+        config = PagerDutyConfig(rate_limits_enabled=False, dst_rule=rule)  # type: ignore[arg-type]
+        answer = client_for(account, config).get(f"/schedules/{sid}", params=window).json()
+        layer = answer["schedule"]["schedule_layers"][2]  # weekly turns, Monday 10:00
+        return [e["start"] for e in layer["rendered_schedule_entries"]]
+
+    wall, elapsed = handoffs("wall_clock_days"), handoffs("elapsed")
+    # The layer was anchored on a Monday 10:00 in March, in winter time.
+    assert "2026-10-26T10:00:00-04:00" in wall  # 10:00 on the wall clock, all year
+    assert "2026-10-26T11:00:00-04:00" in elapsed  # whole weeks of seconds from 10:00 EST
