@@ -4,7 +4,7 @@ endpoints see it (`Call`), their answer (`Reply`), PagerDuty's errors and classi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -135,6 +135,14 @@ def invalid(detail: str, field_name: str = "base") -> ApiError:
 
 def not_found() -> ApiError:
     return ApiError(404, 2100)
+
+
+def found(objects: Mapping[str, Payload], ident: str) -> Payload:
+    """The object with id `ident`, or PagerDuty's 404."""
+    obj = objects.get(ident)
+    if obj is None:
+        raise not_found()
+    return obj
 
 
 @dataclass

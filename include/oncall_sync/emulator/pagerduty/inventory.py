@@ -22,7 +22,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from oncall_sync.emulator.pagerduty.account import Payload
-from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, invalid, not_found, paged
+from oncall_sync.emulator.pagerduty.calls import (
+    ApiError,
+    Call,
+    Reply,
+    found,
+    invalid,
+    paged,
+)
 from oncall_sync.emulator.pagerduty.schedules import schedule_payload
 
 if TYPE_CHECKING:
@@ -111,9 +118,7 @@ def list_policies(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def get_policy(app: PagerDutyApp, call: Call) -> Reply:
-    policy = app.index.policies.get(call.params[0])
-    if policy is None:
-        raise not_found()
+    policy = found(app.index.policies, call.params[0])
     return Reply({"escalation_policy": policy_payload(app, policy, call.includes(), call)})
 
 
@@ -146,10 +151,7 @@ def list_services(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def _service(app: PagerDutyApp, call: Call) -> Payload:
-    service = app.index.services.get(call.params[0])
-    if service is None:
-        raise not_found()
-    return service
+    return found(app.index.services, call.params[0])
 
 
 def get_service(app: PagerDutyApp, call: Call) -> Reply:
@@ -158,10 +160,8 @@ def get_service(app: PagerDutyApp, call: Call) -> Reply:
 
 def get_integration(app: PagerDutyApp, call: Call) -> Reply:
     service = _service(app, call)
-    for integration in app.account.integrations.get(service["id"], []):
-        if integration["id"] == call.params[1]:
-            return Reply({"integration": integration})
-    raise not_found()
+    integrations = {i["id"]: i for i in app.account.integrations.get(service["id"], [])}
+    return Reply({"integration": found(integrations, call.params[1])})
 
 
 # -- extensions and webhook subscriptions ----------------------------------------------------------
@@ -190,10 +190,8 @@ def list_extensions(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def get_extension(app: PagerDutyApp, call: Call) -> Reply:
-    for extension in app.account.extensions:
-        if extension["id"] == call.params[0]:
-            return Reply({"extension": _extension_payload(app, extension, call.includes())})
-    raise not_found()
+    extension = found(app.index.extensions, call.params[0])
+    return Reply({"extension": _extension_payload(app, extension, call.includes())})
 
 
 def list_webhook_subscriptions(app: PagerDutyApp, call: Call) -> Reply:
@@ -213,7 +211,4 @@ def list_webhook_subscriptions(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def get_webhook_subscription(app: PagerDutyApp, call: Call) -> Reply:
-    for subscription in app.account.webhook_subscriptions:
-        if subscription["id"] == call.params[0]:
-            return Reply({"webhook_subscription": subscription})
-    raise not_found()
+    return Reply({"webhook_subscription": found(app.index.webhooks, call.params[0])})

@@ -18,7 +18,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from oncall_sync.emulator.pagerduty.account import Payload
-from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, invalid, not_found, paged
+from oncall_sync.emulator.pagerduty.calls import (
+    ApiError,
+    Call,
+    Reply,
+    found,
+    invalid,
+    paged,
+)
 
 if TYPE_CHECKING:
     from oncall_sync.emulator.pagerduty.app import PagerDutyApp
@@ -124,10 +131,7 @@ def list_users(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def _user(app: PagerDutyApp, call: Call) -> Payload:
-    user = app.index.users.get(call.params[0])
-    if user is None:
-        raise not_found()
-    return user
+    return found(app.index.users, call.params[0])
 
 
 def get_user(app: PagerDutyApp, call: Call) -> Reply:
@@ -152,9 +156,7 @@ def list_contact_methods(app: PagerDutyApp, call: Call) -> Reply:
 
 def get_contact_method(app: PagerDutyApp, call: Call) -> Reply:
     user = _user(app, call)
-    contact = app.index.contact_methods.get(user["id"], {}).get(call.params[1])
-    if contact is None:
-        raise not_found()
+    contact = found(app.index.contact_methods.get(user["id"], {}), call.params[1])
     return Reply({"contact_method": contact})
 
 
@@ -174,9 +176,7 @@ def list_notification_rules(app: PagerDutyApp, call: Call) -> Reply:
 
 def get_notification_rule(app: PagerDutyApp, call: Call) -> Reply:
     user = _user(app, call)
-    rule = app.index.notification_rules.get(user["id"], {}).get(call.params[1])
-    if rule is None:
-        raise not_found()
+    rule = found(app.index.notification_rules.get(user["id"], {}), call.params[1])
     return Reply({"notification_rule": rule_payload(app, user["id"], rule, call.includes())})
 
 
@@ -201,10 +201,7 @@ def list_teams(app: PagerDutyApp, call: Call) -> Reply:
 
 def _team(app: PagerDutyApp, call: Call) -> Payload:
     require_ability(app, "teams")
-    team = app.index.teams.get(call.params[0])
-    if team is None:
-        raise not_found()
-    return team
+    return found(app.index.teams, call.params[0])
 
 
 def get_team(app: PagerDutyApp, call: Call) -> Reply:

@@ -20,6 +20,8 @@ class Index:
         self.policies = {p["id"]: p for p in account.escalation_policies}
         self.services = {s["id"]: s for s in account.services}
         self.v3_schedules = {s["id"]: s for s in account.v3_schedules}
+        self.extensions = {e["id"]: e for e in account.extensions}
+        self.webhooks = {w["id"]: w for w in account.webhook_subscriptions}
         self.contact_methods: dict[str, dict[str, Payload]] = {
             uid: {c["id"]: c for c in contacts} for uid, contacts in account.contact_methods.items()
         }

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from oncall_sync.emulator.pagerduty.account import Payload, reference
-from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, not_found, paged
+from oncall_sync.emulator.pagerduty.calls import ApiError, Call, Reply, found, paged
 from oncall_sync.emulator.pagerduty.render import (
     Piece,
     Rendering,
@@ -163,10 +163,7 @@ def list_schedules(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def _schedule(app: PagerDutyApp, call: Call) -> Payload:
-    schedule = app.index.schedules.get(call.params[0])
-    if schedule is None:
-        raise not_found()
-    return schedule
+    return found(app.index.schedules, call.params[0])
 
 
 def get_schedule(app: PagerDutyApp, call: Call) -> Reply:
@@ -288,10 +285,7 @@ def list_v3_schedules(app: PagerDutyApp, call: Call) -> Reply:
 
 
 def _v3(app: PagerDutyApp, call: Call) -> Payload:
-    schedule = app.index.v3_schedules.get(call.params[0])
-    if schedule is None:
-        raise not_found()
-    return schedule
+    return found(app.index.v3_schedules, call.params[0])
 
 
 def get_v3_schedule(app: PagerDutyApp, call: Call) -> Reply:

@@ -90,11 +90,25 @@ def test_answers_carry_json_a_request_id_and_rate_limit_headers(account: Account
     assert "teams" in response.json()["abilities"]
 
 
-def test_unknown_paths_are_not_found_in_pagerdutys_words(client: TestClient) -> None:
+def test_unknown_paths_and_ids_are_not_found_in_pagerdutys_words(
+    account: Account, client: TestClient
+) -> None:
     response = client.get("/incidents-that-do-not-exist")
     assert response.status_code == 404
     assert response.json() == {"error": {"message": "Not Found", "code": 2100}}
     assert client.get("/users/PNOSUCH").json()["error"]["code"] == 2100
+    uid, vid = account.users[0]["id"], account.services[0]["id"]
+    for path in (
+        f"/users/{uid}/contact_methods/PNOSUCH",
+        f"/users/{uid}/notification_rules/PNOSUCH",
+        f"/services/{vid}/integrations/PNOSUCH",
+        "/extensions/PNOSUCH",
+        "/webhook_subscriptions/PNOSUCH",
+        "/escalation_policies/PNOSUCH",
+        "/teams/PNOSUCH/members",
+        "/v3/schedules/PNOSUCH",
+    ):
+        assert client.get(path).status_code == 404, path
 
 
 @pytest.mark.parametrize(
