@@ -8,12 +8,14 @@ Decisions:
   (`include[]`); handoff rules cost one request per user, and only when asked for.
 - Teams and members (the only source of roles) need the `teams` ability; without it, neither is
   requested (the abilities call says so first).
-- Schedules: one list pass with layers, in a zone Z chosen by the client, also carrying the
-  overrides sub-schedule for the override window. Restrictions come back in the list's zone, so
-  a schedule with restrictions in a zone other than Z is read again, either alone
-  (`GET /schedules/{id}`) or by one more list pass in its zone: per zone, the cheaper of the two.
-  Z is the zone where that saves the most. Zones count by the IANA zone they resolve to (a
-  Rails name is its zone). Filtered list passes (`team_ids[]`, `query`) are not considered.
+- Schedules: one list pass with layers, in a zone Z the client picks before it knows the
+  schedules (`list_zone`, UTC by default), also carrying the overrides sub-schedule for the
+  override window. Restrictions come back in the list's zone, so a schedule with restrictions in
+  another zone is read again, either alone (`GET /schedules/{id}`, in its own zone) or by one
+  more list pass in its zone: per zone, the cheaper of the two. `list_zone=None` counts with the
+  cheapest Z, which only a client that knows the zones beforehand (a re-sync) can pick. Zones
+  count by `render.zone_identity`. Filtered list passes (`team_ids[]`, `query`) are not
+  considered.
 - Overrides: one unpaged request per schedule with an override meeting [since, until); the list
   pass's overrides sub-schedule shows which (the emulator renders it on lists).
 - Escalation policies carry the assignment-strategy include; an account without the
@@ -30,7 +32,7 @@ from datetime import datetime
 
 from oncall_sync.emulator.pagerduty.account import Account
 from oncall_sync.emulator.pagerduty.calls import MAX_LIMIT, OFFSET_CAP
-from oncall_sync.emulator.pagerduty.render import parse_instant, resolve_zone
+from oncall_sync.emulator.pagerduty.render import parse_instant, zone_identity
 
 PAGE = MAX_LIMIT
 V3_PAGE = 1000
@@ -68,10 +70,12 @@ def minimum_requests(
     since: datetime,
     until: datetime,
     *,
+    list_zone: str | None = "Etc/UTC",
     with_handoff_rules: bool = False,
     assignment_strategies_entitled: bool = True,
 ) -> RequestCount:
-    """The fewest requests that read `account` whole, overrides in [since, until)."""
+    """The fewest requests that read `account` whole, overrides in [since, until), the schedule
+    list read in `list_zone` (None: the cheapest zone)."""
     n_schedules = len(account.schedules)
     has_teams = "teams" in account.abilities
     lists = [len(account.users), len(account.schedules), len(account.escalation_policies)]
@@ -81,11 +85,14 @@ def minimum_requests(
     restricted_by_zone: dict[str, int] = {}
     for schedule in account.schedules:
         if any(layer.get("restrictions") for layer in schedule.get("schedule_layers") or []):
-            zone = resolve_zone(schedule.get("time_zone") or "Etc/UTC").key
+            zone = zone_identity(schedule.get("time_zone") or "Etc/UTC")
             restricted_by_zone[zone] = restricted_by_zone.get(zone, 0) + 1
     list_pass = pages(n_schedules)
-    costs = sorted((min(n, list_pass) for n in restricted_by_zone.values()), reverse=True)
-    reread = sum(costs[1:])  # the costliest zone is the list pass's own
+    cost = {zone: min(n, list_pass) for zone, n in restricted_by_zone.items()}
+    if list_zone is None:  # the list pass takes the costliest zone off the bill
+        reread = sum(cost.values()) - max(cost.values(), default=0)
+    else:
+        reread = sum(c for zone, c in cost.items() if zone != zone_identity(list_zone))
 
     with_overrides = 0
     for schedule in account.schedules:

@@ -108,6 +108,14 @@ def resolve_zone(name: str) -> ZoneInfo:
         raise UnknownZone(f"unknown time zone {name!r}") from None
 
 
+def zone_identity(name: str) -> str:
+    """What makes two zone names the same zone here: the IANA key they resolve to, with UTC's
+    aliases as one (`UTC`, `Etc/UTC`, ...). Zones that are mere links (Europe/Kiev and
+    Europe/Kyiv) stay apart, as a client cannot assume them alike without checking."""
+    key = resolve_zone(name).key
+    return "Etc/UTC" if key in UTC_NAMES else key
+
+
 def parse_instant(text: str, zone: ZoneInfo | None = None) -> datetime:
     """An ISO 8601 instant (offset, Z, or none: then wall time in `zone`, else UTC) in UTC."""
     moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
@@ -495,7 +503,7 @@ def restriction_in_zone(
     """A restriction re-expressed in `shown_tz` without an offset, as a list rendered in the
     caller's zone shows it (§5.4): the occurrence in force at `reference` (the emulator's now) is
     converted, so the shift depends on both zones' offsets at that moment."""
-    if schedule_tz.key == shown_tz.key:
+    if zone_identity(schedule_tz.key) == zone_identity(shown_tz.key):
         return dict(restriction)
     local_ref = to_local(reference, schedule_tz)
     opens_after = seconds_of_day(restriction["start_time_of_day"])

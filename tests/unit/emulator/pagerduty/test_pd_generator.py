@@ -350,9 +350,12 @@ def test_minimum_requests_for_the_tiny_account_part_by_part() -> None:
             parse_instant(o["start"]) < until and parse_instant(o["end"]) > since for o in overrides
         )
     }
-    # Each restricted zone holds one schedule, and one list page holds all ten: every zone
-    # but the list pass's own costs one more request.
-    assert count.schedules_reread == len(restricted_zones) - 1
+    # One list page holds all ten schedules, so each zone with restricted schedules costs one
+    # more request (New York holds two: one by its Rails name), but the list pass's own zone.
+    assert count.schedules_reread == len(restricted_zones)  # listed in UTC, where none is
+    for list_zone in ("America/New_York", "Eastern Time (US & Canada)", None):
+        again = minimum_requests(tiny, since, until, list_zone=list_zone)
+        assert again.schedules_reread == len(restricted_zones) - 1
     assert count.overrides == len(with_overrides)
     assert count.members == len(tiny.teams)  # every team fits a page; the empty one costs one
     assert (count.users, count.teams, count.schedules, count.escalation_policies) == (1, 1, 1, 1)
