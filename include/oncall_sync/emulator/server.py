@@ -4,13 +4,12 @@ with run_emulator(size="tiny") as emulator:
     auth = {"Authorization": f"GenieKey {emulator.api_key}"}
     httpx.get(f"{emulator.base_url}/v2/account", headers=auth)
 
-The serving machinery (`bind_socket`, `uvicorn_config`, `serve_in_thread`, `ExitCleanServer`) and
-the raw ASGI answers faults need (`send_raw`, `drop_connection`) serve every emulator.
+The serving machinery (`bind_socket`, `uvicorn_config`, `serve_in_thread`, `ExitCleanServer`)
+serves every emulator.
 """
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import socket
 import threading
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
-from starlette.types import ASGIApp, Send
+from starlette.types import ASGIApp
 
 from oncall_sync.emulator.app import (
     TEST_API_KEY,
@@ -131,25 +130,3 @@ class ExitCleanServer(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-async def send_raw(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    """Answer with exactly these headers (plus Content-Length) and body."""
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def drop_connection(send: Send) -> None:
-    """Close the connection without a response. Under uvicorn `send` is bound to the request
-    cycle, which holds the transport; elsewhere (an in-process ASGI client) raise instead."""
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise ConnectionResetError("emulator fault: connection dropped")
-    transport.close()
-    # Tell the server the client is gone, so it does not answer 500 on a closed socket.
-    cycle.disconnected = True  # type: ignore[union-attr]
-    await asyncio.sleep(0)

@@ -50,7 +50,7 @@ from oncall_sync.emulator.pagerduty.calls import (
 from oncall_sync.emulator.pagerduty.limits import KeyRateLimiter, LimitState
 from oncall_sync.emulator.pagerduty.render import OnCall
 from oncall_sync.emulator.pagerduty.routes import ROUTES, Index
-from oncall_sync.emulator.server import drop_connection, send_raw
+from oncall_sync.emulator.transport import connection_fault, send_raw
 
 JSON_TYPE = b"application/json; charset=utf-8"
 
@@ -119,15 +119,9 @@ class PagerDutyApp(Starlette):
 
     async def _inject(self, fault: FaultRule, send: Send, request_id: str) -> bool:
         """Inject a response-level fault; True when it answered (or cut) the request."""
-        if fault.kind == "timeout":
-            await asyncio.sleep(fault.delay_s)
-            return False  # answers normally, too late for the client
-        if fault.kind == "drop":
-            await drop_connection(send)
-            return True
-        if fault.kind == "redirect":
-            await send_raw(send, 302, b"", [(b"location", fault.location.encode())])
-            return True
+        handled = await connection_fault(fault, send)
+        if handled is not None:
+            return handled
         if fault.kind == "429":
             headers = {}
             if self.config.throttle_headers:
