@@ -113,3 +113,9 @@ def account_secrets(account: Account) -> list[Secret]:
         for name, value in sorted(urls.items()):
             add(f"calendar/{owner}.{name}", value)
     return found
+
+
+def secret_values(account: Account) -> frozenset[str]:
+    """Just the values of `account_secrets`, as the OpsGenie emulator's `secret_values` gives
+    them, so a leak search treats both sources alike."""
+    return frozenset(s.value for s in account_secrets(account))

@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from oncall_sync.emulator.pagerduty.account import SECRET_MARK, Account, account_secrets
+from oncall_sync.emulator.pagerduty.account import (
+    SECRET_MARK,
+    Account,
+    account_secrets,
+    secret_values,
+)
 from oncall_sync.emulator.pagerduty.generator import SIZES, generate_account
 from oncall_sync.emulator.pagerduty.hard_cases import (
     DELETED_SCHEDULE_NAME,
@@ -319,6 +324,7 @@ def test_services_carry_every_kind_of_secret_and_the_list_names_them_all(
         "web_cal_url",
     }
     assert all(SECRET_MARK in s.value for s in secrets)
+    assert secret_values(account) == {s.value for s in secrets}
     # Nothing in the account carries the mark without the list naming it.
     token = re.compile(SECRET_MARK + "[0-9a-f]+")
     listed = Counter(t for s in secrets for t in token.findall(s.value))
