@@ -98,9 +98,12 @@ def print_summary(report: dict[str, Any]) -> None:
     print("-" * 72)
     print(
         f"rows written {s['rows_written']} · conflicts {s['conflicts']} "
-        f"({s['conflicts_needing_review']} to review) · invited {s['invitations']} · "
+        f"({s['conflicts_needing_review']} to review) · invited {s['invitations']} "
+        f"(mailed {s.get('invitations_mailed', 0)}) · "
         f"quarantined {s['quarantined']} · failed {s['failed']} · API requests {s['api_requests']}"
     )
+    if s.get("invitation_delivery"):
+        print(f"invitations: {s['invitation_delivery']}")
     print(f"report: {html}")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -79,6 +80,8 @@ class InvitationMailer(SmtpHook):
         client = self.client
         try:
             client.ehlo_or_helo_if_needed()
+            if client.sock is not None:  # the content and the dot go as two writes: no Nagle wait
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             code, reply = client.mail(self.sender)
             if code != 250:
                 client.rset()
