@@ -78,7 +78,7 @@ class MailSink:
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
 
     def keep(self, received: Received) -> None:
         with self._lock:
@@ -95,7 +95,7 @@ class MailSink:
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
         self._thread.start()
 
-        async def serve() -> asyncio.AbstractServer:
+        async def serve() -> asyncio.Server:
             return await self._loop.create_server(
                 lambda: SMTP(_Handler(self), hostname="oncall-sync-sink"), "127.0.0.1", 0
             )
