@@ -68,16 +68,11 @@ def _respond(state: str, status: int, **values: Any) -> HTMLResponse:
 
 
 def _store_engine() -> Engine:
-    from oncall_sync.store.config import store_url
+    """The store the sync writes, with the one engine per URL the pipeline keeps."""
+    from oncall_sync import pipeline
 
-    return _cached_engine(store_url())
-
-
-@functools.lru_cache(maxsize=2)
-def _cached_engine(url: str) -> Engine:
-    from oncall_sync.store.config import make_engine
-
-    return make_engine(url)
+    engine: Engine = pipeline._store_engine()
+    return engine
 
 
 def _cross_site(request: Request) -> bool:

@@ -202,20 +202,20 @@ def _provider_mailer(conn_id: str) -> Any:
     return InvitationMailer(smtp_conn_id=conn_id)
 
 
+# The parts of the report's sentence, in order, for the counts that are not zero.
+_SENTENCE_PARTS = (
+    ("reminders", "{} reminders"),
+    ("recovered", "{} of them after an interrupted attempt"),
+    ("unconfirmed", "{} handed over with no answer (not sent twice)"),
+    ("refused", "{} refused by the mail server"),
+    ("deferred", "{} deferred to the next run"),
+    ("not_sent", "{} still not sent"),
+)
+
+
 def _sentence(summary: InviteSummary) -> str:
     parts = [f"{summary.sent} invitations mailed"]
-    if summary.reminders:
-        parts.append(f"{summary.reminders} reminders")
-    if summary.recovered:
-        parts.append(f"{summary.recovered} of them after an interrupted attempt")
-    if summary.unconfirmed:
-        parts.append(f"{summary.unconfirmed} handed over with no answer (not sent twice)")
-    if summary.refused:
-        parts.append(f"{summary.refused} refused by the mail server")
-    if summary.deferred:
-        parts.append(f"{summary.deferred} deferred to the next run")
-    if summary.not_sent:
-        parts.append(f"{summary.not_sent} still not sent")
+    parts += [text.format(n) for key, text in _SENTENCE_PARTS if (n := getattr(summary, key))]
     return ", ".join(parts) + f" (through connection {summary.mail_connection})"
 
 

@@ -130,13 +130,7 @@ def reconcile(engine: Engine, source_system: str, source_account: str, now: date
         revoked = _ids(
             conn, and_(account, inv.c.status.in_(OPEN), inv.c.person_id.in_(gone.scalar_subquery()))
         )
-        if revoked:
-            conn.execute(
-                update(inv)
-                .where(inv.c.id.in_(revoked))
-                .values(status=REVOKED, revoked_at=now, link_nonce=None)
-            )
-            _mirror_person(conn, revoked, REVOKED)
+        _close(conn, revoked, REVOKED, revoked_at=now)
         in_flight = and_(account, inv.c.status == SENDING)
         unconfirmed = _ids(conn, and_(in_flight, inv.c.handed_over_at.is_not(None)))
         if unconfirmed:
@@ -149,14 +143,17 @@ def reconcile(engine: Engine, source_system: str, source_account: str, now: date
                 .values(status=PENDING, sending_started_at=None)
             )
         expired = _ids(conn, and_(account, inv.c.status == SENT, inv.c.expires_at <= now))
-        if expired:
-            conn.execute(
-                update(inv)
-                .where(inv.c.id.in_(expired))
-                .values(status=EXPIRED, expired_at=now, link_nonce=None)
-            )
-            _mirror_person(conn, expired, EXPIRED)
+        _close(conn, expired, EXPIRED, expired_at=now)
     return Reconciled(len(recovered), len(unconfirmed), len(expired), len(revoked))
+
+
+def _close(conn: Connection, ids: Sequence[int], status: str, **stamp: datetime) -> None:
+    """Close invitations unanswered: the link stops working, the person's status follows."""
+    if ids:
+        conn.execute(
+            update(inv).where(inv.c.id.in_(ids)).values(status=status, link_nonce=None, **stamp)
+        )
+        _mirror_person(conn, ids, status)
 
 
 def _ids(conn: Connection, where: Any) -> list[int]:

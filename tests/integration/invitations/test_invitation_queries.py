@@ -18,7 +18,9 @@ def query(first_line: str) -> str:
     return next(q for q in _doc_queries() if q.startswith(first_line))
 
 
-def test_the_unanswered_query_lists_open_invitations_only(store: Engine, mail_env: MailSink) -> None:
+def test_the_unanswered_query_lists_open_invitations_only(
+    store: Engine, mail_env: MailSink
+) -> None:
     load_invited(store, 3)
     run_invite(
         store,
