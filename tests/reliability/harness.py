@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from oncall_sync import pipeline
 from oncall_sync.connectors.opsgenie.client import OpsGenieClient, RetryPolicy
@@ -221,3 +221,19 @@ def wait_for_event(events: Path, word: str, worker: subprocess.Popen[bytes]) -> 
             pytest.fail(f"the worker exited {worker.returncode} before '{word}':\n{err[-3000:]}")
         time.sleep(0.02)
     pytest.fail(f"the worker never wrote '{word}'")
+
+
+def advisory_locks(engine: Engine, *, granted: bool) -> int:
+    """Advisory locks held (granted) or waited for in this store's database. pg_locks is
+    cluster-wide, and other test runs take the same lock in their own databases at the same time."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted = :granted AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"granted": granted},
+            ).scalar_one()
+        )

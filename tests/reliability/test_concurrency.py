@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from oncall_sync.emulator.generator import generate_account
@@ -22,6 +22,7 @@ from tests.reliability.harness import (
     ENTITY_TABLES,
     FIGURES,
     PROJECT,
+    advisory_locks,
     changed_account,
     dump,
     run_context,
@@ -64,11 +65,7 @@ def events_of(path: Path) -> list[tuple[str, str]]:
 
 
 def waiting_on_the_advisory_lock(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        waiting = conn.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-        ).scalar_one()
-    return bool(waiting)
+    return advisory_locks(engine, granted=False) > 0
 
 
 def test_a_second_load_waits_for_the_first_and_both_land_in_order(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from oncall_sync.emulator.generator import generate_account
@@ -19,6 +20,7 @@ from tests.reliability.conftest import new_sqlite_store
 from tests.reliability.harness import (
     ENTITY_TABLES,
     FIGURES,
+    advisory_locks,
     changed_account,
     dump,
     row_counts,
@@ -56,11 +58,18 @@ def lock_is_held(store_url: str, engine: Engine) -> bool:
         finally:
             probe.close()
         return False
-    with engine.connect() as conn:
-        held = conn.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-        ).scalar_one()
-    return bool(held)
+    return advisory_locks(engine, granted=True) > 0
+
+
+def lock_is_released(store_url: str, engine: Engine, timeout: float = 30.0) -> bool:
+    """The server ends a killed client's session when it notices the dropped connection, which
+    takes a moment on a loaded machine: wait for that, with a deadline, instead of racing it."""
+    deadline = time.monotonic() + timeout
+    while lock_is_held(store_url, engine):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def plan_v2(staging: Path, store_url: str, snapshots: dict[str, str]) -> None:
@@ -94,8 +103,8 @@ def test_a_load_killed_inside_its_transaction_leaves_the_store_as_before_and_rer
     assert worker.wait(timeout=30) == -signal.SIGKILL
 
     # Nothing of the killed transaction survives, and its lock went with it.
+    assert lock_is_released(store_url, engine)
     assert dump(engine, TABLES) == before
-    assert not lock_is_held(store_url, engine)
 
     rerun = spawn_worker(store_url, tmp_path / "rerun.log", "load", str(staging), "v2")
     assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode() if rerun.stderr else ""

@@ -1,5 +1,9 @@
 """The OpsGenie emulator as an ASGI app: the read side of the REST API, faithful to
-docs/emulator.md and reference/opsgenie-api.md (envelopes, paging, expand, keys, limits, faults).
+docs/emulator.md and reference/opsgenie-api.md (envelopes, paging, expand, keys, limits, faults);
+the extended constructs of opsgenie-api-extended.md come from `emulator.extended_api`.
+Every call is recorded (`app.calls`, a `CallLog`); writes answer 405, except a heartbeat ping.
+Emulator-only endpoints live under /_emulator/ (the paging computation, the call log): they need
+a key and are never recorded, limited or faulted.
 
 Configuration (`EmulatorConfig`):
 - `region` "us" | "eu": a key bound to the other region gets 401 "Could not authenticate".
@@ -10,7 +14,7 @@ Configuration (`EmulatorConfig`):
 - `latency_ms`: added to every request (asyncio.sleep, so it costs no CPU).
 - `rate_limits` (domain -> per_second, per_minute), `rate_limit_scale`, `rate_limits_enabled`:
   per-domain token buckets; defaults in `oncall_sync.emulator.ratelimit` (configuration 50/s and
-  3000/min, search 20/s and 1200/min, schedule-oncalls 20/s and 1200/min). Over the limit: 429
+  3000/min, search, schedule-oncalls and heartbeat 20/s and 1200/min). Over the limit: 429
   with OpsGenie's message and `X-RateLimit-Period-In-Sec: 1|60`.
 - `now`: the clock for on-calls and timelines without `date` (None: the wall clock).
 Faults: `app.state.faults` (a `FaultPlan`), switched on by tests at runtime.
@@ -22,20 +26,33 @@ drives ~13,000 requests through it, and a dropped connection needs the server's 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from oncall_sync.emulator import timeline
+from oncall_sync.emulator import paging, timeline
+from oncall_sync.emulator.api import (
+    ApiError,
+    Call,
+    Handler,
+    KeyInfo,
+    Region,
+    Reply,
+    identifier_type,
+    owned,
+)
+from oncall_sync.emulator.api import dumps as _dumps
+from oncall_sync.emulator.api import int_param as _int_param
+from oncall_sync.emulator.api import not_authorized as _not_authorized
+from oncall_sync.emulator.calls import PING, CallLog
+from oncall_sync.emulator.extended_api import ExtendedApi
 from oncall_sync.emulator.faults import FaultPlan, FaultRule
 from oncall_sync.emulator.generator import Account, Payload
 from oncall_sync.emulator.ratelimit import (
@@ -47,7 +64,7 @@ from oncall_sync.emulator.ratelimit import (
     RateLimiter,
 )
 
-Region = Literal["us", "eu"]
+__all__ = ["ApiError", "Call", "KeyInfo", "Reply"]  # moved to emulator.api; still importable here
 
 # Test keys only: they open nothing but an emulator.
 TEST_API_KEY = "0b1e5c5e-7d4a-4c3e-9f0a-5e11ab1ec0de"
@@ -83,13 +100,8 @@ USER_QUERY_FIELDS = {
     "createdAt",
 }
 MAX_LIMIT = 100
-
-
-class KeyInfo(BaseModel):
-    """What an API key may do: its region, and the team it is bound to (None: global)."""
-
-    region: Region = "us"
-    team_id: str | None = None
+EMULATOR_PREFIX = "/_emulator/"
+PING_METHODS = frozenset({"GET", "POST", "PUT", "PATCH"})
 
 
 class EmulatorConfig(BaseModel):
@@ -113,53 +125,6 @@ def default_keys(account: Account, region: Region) -> dict[str, KeyInfo]:
         TEST_EU_API_KEY: KeyInfo(region="eu"),
         TEST_TEAM_API_KEY: KeyInfo(region=region, team_id=first_team),
     }
-
-
-class ApiError(Exception):
-    """An OpsGenie error response."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: int | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-        self.headers = headers or {}
-
-
-@dataclass
-class Reply:
-    """A success body: `data` (or `raw_data`, already JSON) plus envelope extras and headers."""
-
-    data: Any = None
-    raw_data: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Call:
-    """One request as the handlers see it."""
-
-    params: list[str]
-    query: dict[str, str]
-    key: KeyInfo
-    base_url: str
-    user_shift: int
-
-
-Handler = Callable[[Call], Reply]
-
-
-def _not_authorized(entity: str) -> ApiError:
-    return ApiError(403, f"Api key is not authorized to access the {entity}", code=40301)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class EmulatorApp(Starlette):
@@ -198,6 +163,17 @@ class EmulatorApp(Starlette):
             (("v1", "services"), CONFIGURATION, self.list_services),
             (("v1", "services", "*"), CONFIGURATION, self.get_service),
         ]
+        # Every call received, so tests can prove a client never changed state (emulator.calls).
+        self.calls = CallLog()
+        self.state.calls = self.calls
+        # The constructs of reference/opsgenie-api-extended.md (emulator.extended_api).
+        self.extended = ExtendedApi(self)
+        self.routes_table += self.extended.routes()
+        # Emulator-only endpoints, outside OpsGenie's namespace: not recorded, limited or faulted.
+        self.emulator_routes: dict[str, Handler] = {
+            "paging": self.emulator_paging,
+            "calls": self.emulator_calls,
+        }
 
     def _index(self) -> None:
         """Lookups by id and name, and the users list pre-sorted for every sort field."""
@@ -241,6 +217,11 @@ class EmulatorApp(Starlette):
         request_id = str(uuid.uuid4())
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
+        if path.startswith(EMULATOR_PREFIX):
+            await self._emulator_only(scope, path, send, started, request_id)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.calls.record(scope["method"], path, query)
         fault = self.faults.pick(path) if self.faults.rules else None
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
@@ -253,13 +234,32 @@ class EmulatorApp(Starlette):
             return
         try:
             reply = self.dispatch(scope, path)
-            status, body, headers = 200, self._body(reply, started, request_id), reply.headers
+            status, headers = reply.status, reply.headers
+            body = self._body(reply, started, request_id)
         except ApiError as error:
             status, headers = error.status, error.headers
             body = self._error_body(error.message, error.code, started, request_id)
-        if fault is not None and fault.kind == "malformed" and status == 200:
+        if fault is not None and fault.kind == "malformed" and status < 300:
             body = body[: max(1, len(body) // 2)]
         await self._send(send, status, body, headers, started, request_id)
+
+    async def _emulator_only(
+        self, scope: Scope, path: str, send: Send, started: float, request_id: str
+    ) -> None:
+        """An /_emulator/ request: the key is checked, nothing else applies."""
+        try:
+            if scope["method"] != "GET":
+                raise ApiError(405, f"Request method '{scope['method']}' not supported")
+            key = self._authenticate(scope)
+            handler = self.emulator_routes.get(path[len(EMULATOR_PREFIX) :].strip("/"))
+            if handler is None:
+                raise ApiError(404, "No handler found")
+            reply = handler(self._call(scope, [], key))
+            status, body = reply.status, self._body(reply, started, request_id)
+        except ApiError as error:
+            status = error.status
+            body = self._error_body(error.message, error.code, started, request_id)
+        await self._send(send, status, body, {}, started, request_id)
 
     async def _inject(self, fault: FaultRule, send: Send, request_id: str, started: float) -> bool:
         """Inject a response-level fault; True when the request is answered (or cut) by it."""
@@ -311,10 +311,13 @@ class EmulatorApp(Starlette):
 
     def _body(self, reply: Reply, started: float, request_id: str) -> bytes:
         tail = {
+            **({"result": reply.result} if reply.result is not None else {}),
             **reply.extra,
             "took": round(time.perf_counter() - started, 3),
             "requestId": request_id,
         }
+        if reply.data is None and reply.raw_data is None and reply.result is not None:
+            return _dumps(tail).encode()
         data = reply.raw_data if reply.raw_data is not None else _dumps(reply.data)
         return ('{"data":' + data + "," + _dumps(tail)[1:]).encode()
 
@@ -356,11 +359,13 @@ class EmulatorApp(Starlette):
     # -- routing and auth --------------------------------------------------------------------------
 
     def dispatch(self, scope: Scope, path: str) -> Reply:
-        if scope["method"] != "GET":
-            raise ApiError(405, f"Request method '{scope['method']}' not supported")
+        method = scope["method"]
+        # Reads only; a heartbeat ping (any of its four verbs) is the one write answered.
+        if method != "GET" and not (method in PING_METHODS and PING.match(path)):
+            raise ApiError(405, f"Request method '{method}' not supported")
         key = self._authenticate(scope)
         pattern, domain, handler, params = self._route(path)
-        if pattern[0] == "v1" and not self.config.services_enabled:
+        if pattern[:2] == ("v1", "services") and not self.config.services_enabled:
             raise ApiError(402, PLAN_MESSAGE)
         if self.config.rate_limits_enabled:
             period = self.limiter.take(domain)
@@ -374,6 +379,9 @@ class EmulatorApp(Starlette):
                         "X-RateLimit-Period-In-Sec": str(period),
                     },
                 )
+        return handler(self._call(scope, params, key))
+
+    def _call(self, scope: Scope, params: list[str], key: KeyInfo) -> Call:
         query = dict(
             parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         )
@@ -382,10 +390,9 @@ class EmulatorApp(Starlette):
             if name == b"host":
                 host = value.decode("latin-1")
                 break
-        call = Call(
+        return Call(
             params, query, key, f"{scope.get('scheme', 'http')}://{host}", self.faults.user_shift
         )
-        return handler(call)
 
     def _route(self, path: str) -> tuple[tuple[str, ...], str, Handler, list[str]]:
         """The route for a path (segments percent-decoded one by one, so %2F stays in a name)."""
@@ -418,25 +425,55 @@ class EmulatorApp(Starlette):
             raise ApiError(401, "Could not authenticate")  # unknown, or bound to the other region
         return info
 
-    @staticmethod
-    def _owned(call: Call, team_id: str | None) -> bool:
-        return call.key.team_id is None or call.key.team_id == team_id
+    _owned = staticmethod(owned)
+    _identifier_type = staticmethod(identifier_type)
 
-    @staticmethod
-    def _identifier_type(call: Call, *names: str) -> str:
-        for name in names:
-            if name in call.query:
-                value = call.query[name]
-                if value not in ("id", "name"):
-                    raise ApiError(422, f"Invalid {name} [{value}]: must be one of [id, name]")
-                return value
-        return "id"
+    def now(self) -> datetime:
+        return (self.config.now or datetime.now(UTC)).astimezone(UTC)
 
     def _cached(self, name: str, scope: str | None, build: Callable[[], Any]) -> str:
         key = (name, scope)
         if key not in self._cache:
             self._cache[key] = _dumps(build())
         return self._cache[key]
+
+    # -- emulator-only: the paging computation and the call log ------------------------------------
+
+    def emulator_paging(self, call: Call) -> Reply:
+        """`who_is_paged` for the alert the query describes (docs/emulator.md, "Paging")."""
+        q = call.query
+        try:
+            alert = paging.Alert(
+                created_at=q.get("at") or self.now().isoformat(),
+                team_id=q.get("team") or None,
+                integration_id=q.get("integration") or None,
+                message=q.get("message", ""),
+                tags=tuple(t for t in q.get("tags", "").split(",") if t),
+                priority=q.get("priority", "P3"),
+                alias=q.get("alias", ""),
+                description=q.get("description", ""),
+                source=q.get("source", ""),
+                entity=q.get("entity", ""),
+                extra_properties={
+                    k[len("extra.") :]: v for k, v in q.items() if k.startswith("extra.")
+                },
+            )
+            minutes = _int_param(q, "minutes", 60, minimum=1)
+            answer = paging.who_is_paged(self.account, alert, minutes)
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise ApiError(422, f"Invalid paging question: {error}") from None
+        return Reply(answer.model_dump(mode="json"))
+
+    def emulator_calls(self, call: Call) -> Reply:
+        """The calls received so far: all, or (`stateChanging=true`) the state-changing ones."""
+        changing = call.query.get("stateChanging", "false").lower() == "true"
+        calls = self.calls.state_changing() if changing else self.calls.calls
+        return Reply(
+            {
+                "total": self.calls.total,
+                "calls": [{"method": c.method, "path": c.path, "query": c.query} for c in calls],
+            }
+        )
 
     # -- account -----------------------------------------------------------------------------------
 
@@ -592,7 +629,7 @@ class EmulatorApp(Starlette):
                 return timeline.parse_instant(call.query["date"])
             except ValueError:
                 raise ApiError(422, f"Invalid date [{call.query['date']}]") from None
-        return (self.config.now or datetime.now(UTC)).astimezone(UTC)
+        return self.now()
 
     def _on_call(self, schedule: Payload, call: Call, moment: datetime) -> Payload:
         parent = {"id": schedule["id"], "name": schedule["name"], "enabled": schedule["enabled"]}
@@ -669,7 +706,13 @@ class EmulatorApp(Starlette):
                 else []
             }
         if "forwarding" in expand:
-            data["forwardingTimeline"] = {"rotations": []}
+            rules = self.account.forwarding_rules
+            forwarded = {id(line): timeline.forwarding_periods(line.final, rules) for line in lines}
+            data["forwardingTimeline"] = {
+                "rotations": rotations(lambda line: forwarded[id(line)])
+                if any(forwarded.values())
+                else []
+            }
         return Reply(data, extra={"expandable": ["base", "forwarding", "override"]})
 
     # -- escalations -------------------------------------------------------------------------------
@@ -726,18 +769,6 @@ class EmulatorApp(Starlette):
         if not self._owned(call, service["teamId"]):
             raise _not_authorized("service")
         return Reply(service)
-
-
-def _int_param(query: dict[str, str], name: str, default: int, *, minimum: int) -> int:
-    if name not in query:
-        return default
-    try:
-        value = int(query[name])
-    except ValueError:
-        raise ApiError(422, f"Invalid {name} [{query[name]}]: must be an integer") from None
-    if value < minimum:
-        raise ApiError(422, f"Invalid {name} [{value}]: must be at least {minimum}")
-    return value
 
 
 def _filter_users(users: list[Payload], query_text: str) -> list[Payload]:

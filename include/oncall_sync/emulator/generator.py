@@ -10,11 +10,10 @@ import copy
 import random
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-Payload = dict[str, Any]
+from oncall_sync.emulator.account import Account, Payload, iso, iso_millis
+from oncall_sync.emulator.constructs import add_extended_constructs
 
 DEFAULT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -89,32 +88,6 @@ def _phone_number(rng: random.Random) -> str:
         prefix, digits = rng.choice([("44-7400", 6), ("49-151", 8)])
         return prefix + "".join(str(rng.randint(0, 9)) for _ in range(digits))
     return f"1-{rng.choice(US_AREA_CODES)}55501{rng.randint(0, 99):02d}"
-
-
-@dataclass
-class Account:
-    """One OpsGenie account: every entity as the API returns it (raw payload dicts)."""
-
-    name: str
-    plan: Payload
-    users: list[Payload] = field(default_factory=list)
-    contacts: dict[str, list[Payload]] = field(default_factory=dict)
-    teams: list[Payload] = field(default_factory=list)
-    schedules: list[Payload] = field(default_factory=list)
-    overrides: dict[str, list[Payload]] = field(default_factory=dict)
-    escalations: list[Payload] = field(default_factory=list)
-    services: list[Payload] = field(default_factory=list)
-
-
-def iso(moment: datetime) -> str:
-    """OpsGenie's schedule-date format: UTC, seconds precision, literal Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_millis(moment: datetime) -> str:
-    """OpsGenie's timestamp format: UTC millis with trailing zeros trimmed (`...:32.54Z`)."""
-    millis = f"{moment.microsecond // 1000:03d}".rstrip("0") or "0"
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis}Z"
 
 
 def web_base(account_name: str) -> str:
@@ -562,6 +535,9 @@ def generate_account(
     builder.teams()
     builder.schedules_and_escalations()
     builder.services()
+    # The extended constructs draw from their own random stream: the entities above stay
+    # byte-identical to what they were before the constructs existed (tests and bench pin them).
+    add_extended_constructs(builder.account, seed, now)
     return builder.account
 
 

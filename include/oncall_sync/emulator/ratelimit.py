@@ -8,6 +8,7 @@ configurable through `EmulatorConfig.rate_limits` and `rate_limit_scale`):
 | configuration | teams, schedules, escalations, services, one user, contacts, account | 50 | 3000 |
 | search | the users list (`GET /v2/users`) | 20 | 1200 |
 | schedule-oncalls | on-calls and timelines | 20 | 1200 |
+| heartbeat | `/v2/heartbeats...` (reads and pings) | 20 | 1200 |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 CONFIGURATION = "configuration"
 SEARCH = "search"
 SCHEDULE_ONCALLS = "schedule-oncalls"
+HEARTBEAT = "heartbeat"
 
 
 class RateLimit(BaseModel):
@@ -34,6 +36,7 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     CONFIGURATION: RateLimit(per_second=50, per_minute=3000),
     SEARCH: RateLimit(per_second=20, per_minute=1200),
     SCHEDULE_ONCALLS: RateLimit(per_second=20, per_minute=1200),
+    HEARTBEAT: RateLimit(per_second=20, per_minute=1200),
 }
 
 

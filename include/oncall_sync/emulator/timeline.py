@@ -90,7 +90,8 @@ class Period:
     start: datetime
     end: datetime
     who: Payload
-    kind: str = "default"  # "default" from the rotation, "override" from an override
+    kind: str = "default"  # "default" from the rotation, "override", or "forwarding"
+    forwarded_from: str | None = None  # a forwarding period's `fromUser` (a username)
 
 
 # -- rotations ---------------------------------------------------------------------------------
@@ -360,15 +361,50 @@ def recipient(who: Payload) -> Payload:
 
 
 def period_payloads(periods: Sequence[Period]) -> list[Payload]:
-    return [
-        {
+    payloads = []
+    for p in periods:
+        payload = {
             "startDate": iso(p.start),
             "endDate": iso(p.end),
             "type": p.kind,
             "recipient": recipient(p.who),
         }
-        for p in periods
-    ]
+        if p.forwarded_from is not None:
+            payload["fromUser"] = p.forwarded_from
+        payloads.append(payload)
+    return payloads
+
+
+def forwarding_rule_spans(rules: Sequence[Payload], user: Payload) -> list[tuple[Span, Payload]]:
+    """The windows in which `user` forwards, with the rule's target; empty windows dropped."""
+    spans = []
+    for rule in rules:
+        source = rule.get("fromUser") or {}
+        if source.get("id") != user.get("id"):
+            continue
+        start, end = parse_instant(rule["startDate"]), parse_instant(rule["endDate"])
+        if start < end:
+            spans.append(((start, end), rule.get("toUser") or {}))
+    return spans
+
+
+def forwarding_periods(periods: Sequence[Period], rules: Sequence[Payload]) -> list[Period]:
+    """The `forwarding` periods of a rotation's row: where a user on call has a forwarding rule,
+    its target for the overlap, with `fromUser` the user it comes from (reference 10)."""
+    found = []
+    for p in periods:
+        if p.who.get("type") != "user":
+            continue
+        for (start, end), target in forwarding_rule_spans(rules, p.who):
+            a, b = max(start, p.start), min(end, p.end)
+            if a < b:
+                to = {
+                    "type": "user",
+                    "id": target.get("id", ""),
+                    "username": target.get("username", ""),
+                }
+                found.append(Period(a, b, to, "forwarding", p.who.get("username", "")))
+    return sorted(found, key=lambda p: p.start)
 
 
 def participant_payload(
