@@ -13,6 +13,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
 
+from oncall_sync.invitations.accept import URL_PREFIX as INVITATIONS_PREFIX
+from oncall_sync.invitations.accept import create_accept_app
 from oncall_sync.staging import Staging, default_root, path_component
 
 REPORT_DIR = "report"
@@ -304,7 +306,15 @@ class OncallSyncReportsPlugin(AirflowPlugin):
     """Adds "Sync reports" to the nav, and a "Sync report" tab on every DAG run."""
 
     name = "oncall_sync_reports"
-    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "oncall-sync reports"}]
+    fastapi_apps = [
+        {"app": create_app(), "url_prefix": URL_PREFIX, "name": "oncall-sync reports"},
+        # The invitation accept page: no login, the signed link is the credential.
+        {
+            "app": create_accept_app(),
+            "url_prefix": INVITATIONS_PREFIX,
+            "name": "oncall-sync invitations",
+        },
+    ]
     # Relative hrefs: the UI resolves them against its base URL, so a proxied prefix still works.
     external_views = [
         {
