@@ -53,8 +53,9 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# MAIL=1: invitations are mailed to a local mail sink (var/mail/) and the report counts them.
 demo: $(STAMP)
-	$(BIN)/python -m oncall_sync.demo
+	$(BIN)/python -m oncall_sync.demo $(if $(MAIL),--mail)
 
 airflow: $(STAMP)
 	$(BIN)/python -m oncall_sync.demo --standalone

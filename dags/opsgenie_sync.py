@@ -11,6 +11,9 @@
   source shrank past `deletion_guard_share`. Safe: it re-reads the store.
 - **load**: applies the plan in ONE transaction (nothing on `dry_run`). Safe: it upserts by
   source id, so a re-run leaves the same store.
+- **invite**: mails the invitations that are due through the SMTP connection named by
+  `invite_mail_connection` (nothing without it, nothing on `dry_run`); a re-run never mails an
+  invitation twice. Safe.
 - **report**: writes report.json, report.html (the log prints where) and the sync_run row. Safe.
 
 Data moves between tasks through staging (`ONCALL_SYNC_STAGING`, keyed by dag id and run id);
@@ -81,6 +84,21 @@ PARAMS = {
         maximum=1,
         description="Fail validate when more than this share of records is quarantined.",
     ),
+    "invite_mail_connection": Param(
+        "oncall_sync_mail",
+        type=["null", "string"],
+        description="SMTP connection that mails invitations; none, or no such connection: "
+        "invitations are recorded and not sent.",
+    ),
+    "invite_resend_after_days": Param(
+        7,
+        type="integer",
+        minimum=0,
+        description="Mail an unanswered invitation again after this many days (0: never).",
+    ),
+    "invite_valid_days": Param(
+        14, type="integer", minimum=1, description="How long an invitation's accept link holds."
+    ),
     "snapshot_uri": Param(
         None,
         type=["null", "string"],
@@ -131,12 +149,18 @@ def opsgenie_sync():
     def load() -> dict:
         return run_task("load", get_current_context())
 
+    # Its own task: a mail failure never touches load's transaction. Retries meet a mail server
+    # that is briefly away; a re-run never mails an invitation twice.
+    @task(retries=2, retry_delay=timedelta(minutes=2))
+    def invite() -> dict:
+        return run_task("invite", get_current_context())
+
     # Runs after a failure too, to report where and why; it then fails the run itself.
     @task(trigger_rule="all_done")
     def report() -> dict:
         return run_task("report", get_current_context())
 
-    extract() >> validate() >> transform() >> conflict_resolve() >> load() >> report()
+    extract() >> validate() >> transform() >> conflict_resolve() >> load() >> invite() >> report()
 
 
 opsgenie_sync()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TASKS = ("extract", "validate", "transform", "conflict_resolve", "load", "report")
+TASKS = ("extract", "validate", "transform", "conflict_resolve", "load", "invite", "report")
 
 
 def sync_schedule(default: str) -> str:
@@ -88,9 +88,10 @@ def is_permanent(error: BaseException) -> bool:
         UnsafeRedirectError,
         DeletionGuardTripped,
     )
+    from oncall_sync.invitations.links import LinkSetupError
     from oncall_sync.quality import QuarantineThresholdExceeded
 
-    return isinstance(error, (*permanent, QuarantineThresholdExceeded))
+    return isinstance(error, (*permanent, QuarantineThresholdExceeded, LinkSetupError))
 
 
 def run_task(name: str, context: Mapping[str, Any]) -> dict[str, Any]:

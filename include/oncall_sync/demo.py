@@ -19,6 +19,8 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAG_ID = "opsgenie_sync"
+MAIL_FOLDER = PROJECT / "var" / "mail"
+LINK_KEY_FILE = PROJECT / "var" / "invite-link.key"
 
 
 def demo_environment(emulator_url: str, api_key: str) -> dict[str, str]:
@@ -54,6 +56,43 @@ def demo_environment(emulator_url: str, api_key: str) -> dict[str, str]:
         ),
         "ONCALL_SYNC_STAGING": os.environ.get("ONCALL_SYNC_STAGING", str(PROJECT / "staging")),
     }
+
+
+def invitation_environment(mail_port: int | None) -> dict[str, str]:
+    """The demo's invitation connections: links signed with a key made once for this checkout
+    (var/invite-link.key, owner-only; no key lives in code) and pointing at `make airflow`'s UI;
+    with `mail_port`, the SMTP connection to the local mail sink."""
+    from oncall_sync.invitations.links import LINK_CONNECTION_ID
+
+    if not LINK_KEY_FILE.exists():
+        import secrets
+
+        LINK_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        LINK_KEY_FILE.touch(mode=0o600)
+        LINK_KEY_FILE.write_text(secrets.token_urlsafe(48))
+    links = {
+        "conn_type": "generic",
+        "host": "http://localhost:8080",
+        "password": LINK_KEY_FILE.read_text().strip(),
+    }
+    env = {f"AIRFLOW_CONN_{LINK_CONNECTION_ID.upper()}": json.dumps(links)}
+    if mail_port is not None:
+        from oncall_sync.invitations.send import DEFAULT_MAIL_CONNECTION
+
+        mail = {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": mail_port,
+            "extra": {
+                "from_email": "invitations@oncall-sync.demo",
+                "disable_ssl": True,
+                "disable_tls": True,
+                "max_per_second": 100,
+                "batch_size": 100,
+            },
+        }
+        env[f"AIRFLOW_CONN_{DEFAULT_MAIL_CONNECTION.upper()}"] = json.dumps(mail)
+    return env
 
 
 def airflow(env: dict[str, str], *args: str, log_file: Path | None = None) -> None:
@@ -141,9 +180,12 @@ def print_summary(report: dict[str, Any]) -> None:
     print("-" * 72)
     print(
         f"rows written {s['rows_written']} · conflicts {s['conflicts']} "
-        f"({s['conflicts_needing_review']} to review) · invited {s['invitations']} · "
+        f"({s['conflicts_needing_review']} to review) · invited {s['invitations']} "
+        f"(mailed {s.get('invitations_mailed', 0)}) · "
         f"quarantined {s['quarantined']} · failed {s['failed']} · API requests {s['api_requests']}"
     )
+    if s.get("invitation_delivery"):
+        print(f"invitations: {s['invitation_delivery']}")
     print(f"report: {html}")
 
 
@@ -154,12 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", default="demo", help="emulator account size (tiny, demo, large)")
     parser.add_argument("--conf", default="{}", help="DAG run conf (JSON) for the demo run")
+    parser.add_argument(
+        "--mail",
+        action="store_true",
+        help="mail the invitations to a local mail sink (kept in var/mail/); make demo MAIL=1",
+    )
     args = parser.parse_args(argv)
 
     from oncall_sync.emulator.server import run_emulator
+    from oncall_sync.invitations.sink import MailSink
 
-    with run_emulator(size=args.size) as emulator:
+    sink = MailSink(folder=MAIL_FOLDER) if args.mail else None
+    with run_emulator(size=args.size) as emulator, sink or contextlib.nullcontext():
         env = demo_environment(emulator.base_url, emulator.api_key)
+        if sink is not None or args.standalone:
+            env |= invitation_environment(sink.port if sink is not None else None)
+        if sink is not None:
+            print(f"Mail sink (SMTP) at 127.0.0.1:{sink.port}; mails kept in {MAIL_FOLDER}")
         home = Path(env["AIRFLOW_HOME"])
         home.mkdir(parents=True, exist_ok=True)
         log_file = home / "demo.log"
@@ -186,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         print("The DAG ran but wrote no report; see", log_file)
         return 1
     print_summary(report)
+    if sink is not None:
+        print(f"mail sink: {len(sink.received)} mails received this run, in {MAIL_FOLDER}")
     return 0
 
 

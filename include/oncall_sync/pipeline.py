@@ -55,6 +55,9 @@ class SyncParams(BaseModel):
     max_quarantine_share: float = Field(default=0.2, ge=0.0, le=1.0)
     snapshot_uri: str | None = None
     connection_id: str = "opsgenie_default"
+    invite_mail_connection: str | None = "oncall_sync_mail"
+    invite_resend_after_days: int = Field(default=7, ge=0)
+    invite_valid_days: int = Field(default=14, ge=1)
 
     @field_validator("invite_users")
     @classmethod
@@ -103,7 +106,7 @@ def record_task_outcome(ctx: RunContext, task: str, error: BaseException | None)
 
 def failed_tasks(ctx: RunContext) -> list[dict[str, Any]]:
     """The tasks of this run whose last attempt failed, in pipeline order."""
-    order = ("extract", "validate", "transform", "conflict_resolve", "load")
+    order = ("extract", "validate", "transform", "conflict_resolve", "load", "invite")
     outcomes = []
     for task in order:
         uri = ctx.path("tasks", f"{task}.json")
@@ -374,6 +377,33 @@ def load(ctx: RunContext) -> dict[str, Any]:
     total = sum(written.values())
     log.info("load wrote %d rows: %s", total, written)
     return {"dry_run": False, "rows_written": written, "total_rows_written": total}
+
+
+# --- invite --------------------------------------------------------------------------------
+
+
+def invite(ctx: RunContext) -> dict[str, Any]:
+    """After load: mail the invitations that are due, opt-in (oncall_sync.invitations.send)."""
+    from oncall_sync.invitations.send import InviteOptions, run_invite
+
+    plan, params = load_plan(ctx), ctx.params
+    engine = _store_engine()
+    _ensure_migrated(engine)
+    result = run_invite(
+        engine,
+        source_system=plan.source_system,
+        source_account=plan.source_account,
+        options=InviteOptions(
+            invite_users=params.invite_users,
+            mail_connection=params.invite_mail_connection,
+            resend_after_days=params.invite_resend_after_days,
+            valid_days=params.invite_valid_days,
+            dry_run=params.dry_run,
+        ),
+        planned=[invitation.email for invitation in plan.invitations],
+    )
+    ctx.staging.write_json(ctx.path("invitations", "result.json"), result.staged())
+    return result.summary.model_dump(mode="json")
 
 
 # --- report --------------------------------------------------------------------------------

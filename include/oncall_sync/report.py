@@ -124,6 +124,7 @@ def build_report(
 
     extract_summary = summaries.get("extract", {}) or {}
     load_summary = summaries.get("load", {}) or {}
+    invite_summary = summaries.get("invite", {}) or {}
     dry_run = bool(ctx.params.dry_run)
     failure = failures[0] if failures else None
     status = "failed" if failure else "dry_run" if dry_run else "success"
@@ -139,6 +140,9 @@ def build_report(
         "conflicts": len(plan.conflicts),
         "conflicts_needing_review": sum(c.needs_review for c in plan.conflicts),
         "invitations": len(plan.invitations),
+        # Mails the invite task had accepted by the mail server, and its one-sentence account.
+        "invitations_mailed": invite_summary.get("sent", 0) + invite_summary.get("reminders", 0),
+        "invitation_delivery": invite_summary.get("message", ""),
         "quarantined": len(quarantine),
         "failed": len(failed),
         "rows_written": load_summary.get("total_rows_written", 0),

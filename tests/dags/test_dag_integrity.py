@@ -21,9 +21,9 @@ def test_the_dag_folder_has_no_import_errors(dagbag):
     assert "opsgenie_sync" in dagbag.dag_ids
 
 
-def test_opsgenie_sync_is_six_tasks_in_a_line(dagbag):
+def test_opsgenie_sync_is_seven_tasks_in_a_line(dagbag):
     dag = dagbag.dags["opsgenie_sync"]
-    order = ["extract", "validate", "transform", "conflict_resolve", "load", "report"]
+    order = ["extract", "validate", "transform", "conflict_resolve", "load", "invite", "report"]
     assert sorted(dag.task_ids) == sorted(order)
     for upstream, downstream in itertools.pairwise(order):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
@@ -50,6 +50,7 @@ def test_every_param_is_described(dagbag):
     expected = {
         "entity_types", "teams", "services", "sync_contact_details", "conflict_strategy",
         "invite_users", "dry_run", "deletion_guard_share", "max_quarantine_share", "snapshot_uri",
+        "invite_mail_connection", "invite_resend_after_days", "invite_valid_days",
     }  # fmt: skip
     assert set(dag.params.keys()) == expected
     for name in expected:

@@ -62,9 +62,11 @@ def test_extract_ratios_come_from_the_measured_requests_and_wall(bench_result: d
     assert extract["bound_seconds"] == pytest.approx(
         max(extract["bounds_seconds"].values()), abs=0.006
     )
-    assert extract["wall_over_bound"] == pytest.approx(
-        sample["stages"]["extract"]["wall_s"] / extract["bound_seconds"], rel=0.01
-    )
+    # Wall and bound are stored rounded to 1 ms, and a tiny account's bound is a few tens of
+    # ms: the ratio recomputed from them is only as exact as that rounding allows.
+    wall, bound = sample["stages"]["extract"]["wall_s"], extract["bound_seconds"]
+    rounding = 0.0005 / bound + 0.0005 * wall / (bound * (bound - 0.0005)) + 0.0005
+    assert extract["wall_over_bound"] == pytest.approx(wall / bound, abs=rounding)
     no_contacts = bench_result["sizes"]["tiny"]["extract"]["no_contacts"]
     assert no_contacts["minimum_requests"] < extract["minimum_requests"]
 

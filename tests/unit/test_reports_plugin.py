@@ -271,8 +271,8 @@ def test_the_staging_root_comes_from_the_environment_per_request(
 
 def test_the_plugin_registers_the_app_and_the_views() -> None:
     plugin = _load_plugin()
-    cls = plugin.OncallSyncPlugin
-    assert [app["url_prefix"] for app in cls.fastapi_apps] == ["/oncall-sync"]
+    cls = plugin.OncallSyncReportsPlugin
+    assert cls.fastapi_apps[0]["url_prefix"] == "/oncall-sync"
     views = {view["destination"]: view for view in cls.external_views}
     assert views["nav"]["href"] == "oncall-sync/"
     assert views["dag_run"]["href"] == "oncall-sync/runs/{DAG_ID}/{RUN_ID}"

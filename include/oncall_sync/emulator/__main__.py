@@ -6,31 +6,11 @@ Prints `OPSGENIE_EMULATOR_URL=...` and `OPSGENIE_EMULATOR_KEY=...` (one line eac
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import uvicorn
 
 from oncall_sync.emulator.app import TEST_API_KEY, TEST_EU_API_KEY, EmulatorConfig, create_app
 from oncall_sync.emulator.generator import SIZES, generate_account
-from oncall_sync.emulator.server import bind_socket, uvicorn_config
-
-
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM/SIGINT after its clean shutdown, so the process would end with
-    -15; a server asked to stop that stopped cleanly should exit 0."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        stops = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+from oncall_sync.emulator.server import ExitCleanServer, bind_socket, uvicorn_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     reachable = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     print(f"OPSGENIE_EMULATOR_URL=http://{reachable}:{sock.getsockname()[1]}", flush=True)
     print(f"OPSGENIE_EMULATOR_KEY={key}", flush=True)
-    _Server(uvicorn_config(app)).run(sockets=[sock])
+    ExitCleanServer(uvicorn_config(app)).run(sockets=[sock])
     sys.stdout.flush()
     return 0
 

@@ -63,6 +63,7 @@ from oncall_sync.emulator.ratelimit import (
     RateLimit,
     RateLimiter,
 )
+from oncall_sync.emulator.transport import connection_fault, send_raw
 
 __all__ = ["ApiError", "Call", "KeyInfo", "Reply"]  # moved to emulator.api; still importable here
 
@@ -263,16 +264,9 @@ class EmulatorApp(Starlette):
 
     async def _inject(self, fault: FaultRule, send: Send, request_id: str, started: float) -> bool:
         """Inject a response-level fault; True when the request is answered (or cut) by it."""
-        if fault.kind == "timeout":
-            await asyncio.sleep(fault.delay_s)
-            return False  # answers normally, too late for the client
-        if fault.kind == "drop":
-            await self._drop(send)
-            return True
-        if fault.kind == "redirect":
-            location = [(b"location", fault.location.encode())]
-            await self._raw_send(send, 302, b"", location)
-            return True
+        handled = await connection_fault(fault, send)
+        if handled is not None:
+            return handled
         if fault.kind == "429":
             headers = {
                 "X-RateLimit-State": "THROTTLED",
@@ -291,23 +285,11 @@ class EmulatorApp(Starlette):
         }
         if status == 502:  # a gateway error comes from CloudFront, not from OpsGenie: HTML
             html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            await self._raw_send(send, 502, html, [(b"content-type", b"text/html")])
+            await send_raw(send, 502, html, [(b"content-type", b"text/html")])
             return True
         body = self._error_body(messages[status], None, started, request_id)
         await self._send(send, status, body, {}, started, request_id)
         return True
-
-    async def _drop(self, send: Send) -> None:
-        """Close the connection without a response. Under uvicorn `send` is bound to the request
-        cycle, which holds the transport; elsewhere (an in-process ASGI client) raise instead."""
-        cycle = getattr(send, "__self__", None)
-        transport = getattr(cycle, "transport", None)
-        if transport is None:
-            raise ConnectionResetError("emulator fault: connection dropped")
-        transport.close()
-        # Tell the server the client is gone, so it does not answer 500 on a closed socket.
-        cycle.disconnected = True  # type: ignore[union-attr]
-        await asyncio.sleep(0)
 
     def _body(self, reply: Reply, started: float, request_id: str) -> bytes:
         tail = {
@@ -346,15 +328,7 @@ class EmulatorApp(Starlette):
         if "X-RateLimit-State" not in headers:
             raw_headers.append((b"x-ratelimit-state", b"OK"))
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        await self._raw_send(send, status, body, raw_headers)
-
-    @staticmethod
-    async def _raw_send(
-        send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_raw(send, status, body, raw_headers)
 
     # -- routing and auth --------------------------------------------------------------------------
 

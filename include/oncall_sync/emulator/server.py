@@ -3,10 +3,14 @@
 with run_emulator(size="tiny") as emulator:
     auth = {"Authorization": f"GenieKey {emulator.api_key}"}
     httpx.get(f"{emulator.base_url}/v2/account", headers=auth)
+
+The serving machinery (`bind_socket`, `uvicorn_config`, `serve_in_thread`, `ExitCleanServer`)
+serves every emulator.
 """
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -15,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from oncall_sync.emulator.app import (
     TEST_API_KEY,
@@ -51,7 +56,7 @@ def bind_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: EmulatorApp) -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp) -> uvicorn.Config:
     """Settings sized for ~1,000 requests/s from one client with keep-alive connections."""
     return uvicorn.Config(
         app,
@@ -80,29 +85,48 @@ def run_emulator(
     account = account or generate_account(size, seed)
     config = config or EmulatorConfig()
     app = create_app(account, config)
-    sock = bind_socket(port)
-    server = uvicorn.Server(uvicorn_config(app))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="opsgenie-emulator", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the OpsGenie emulator did not start; see the log above")
-        time.sleep(0.01)
-    bound_port = sock.getsockname()[1]
-    try:
+    with serve_in_thread(app, port, name="opsgenie-emulator") as base_url:
         yield RunningEmulator(
-            base_url=f"http://127.0.0.1:{bound_port}",
+            base_url=base_url,
             api_key=TEST_API_KEY if config.region == "us" else TEST_EU_API_KEY,
             app=app,
             config=config,
             faults=app.faults,
             account=account,
         )
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp, port: int = 0, *, name: str = "emulator") -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 from a background thread for the block; yields its base URL."""
+    sock = bind_socket(port)
+    server = uvicorn.Server(uvicorn_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError(f"the emulator ({name}) did not start; see the log above")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+class ExitCleanServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its clean shutdown, so the process would end with
+    -15; a server asked to stop that stopped cleanly should exit 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

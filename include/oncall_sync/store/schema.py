@@ -334,6 +334,33 @@ sync_run_item = Table(
     Column("diff", JSONType),
 )
 
+
+def _invitation_lifecycle() -> list[Any]:
+    """Delivery and answer of an invitation: attempts, the mail in flight, when each step was."""
+    return [
+        Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+        Column("mails_sent", Integer, nullable=False, default=0, server_default="0"),
+        Column("message_id", Text),
+        Column("link_nonce", String(64)),
+        Column("sending_started_at", UTCDateTime()),
+        Column("handed_over_at", UTCDateTime()),
+        Column(
+            "delivery_unconfirmed", Boolean, nullable=False, default=False, server_default=false()
+        ),
+        Column("sent_at", UTCDateTime()),
+        Column("last_sent_at", UTCDateTime()),
+        Column("expires_at", UTCDateTime()),
+        Column("accepted_at", UTCDateTime()),
+        Column("expired_at", UTCDateTime()),
+        Column("revoked_at", UTCDateTime()),
+        Column("last_error", Text),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'accepted', 'expired', 'revoked', 'failed')",
+            name="status",
+        ),
+    ]
+
+
 invitation = Table(
     "invitation",
     metadata,
@@ -343,9 +370,12 @@ invitation = Table(
     Column("source_system", String(32)),
     Column("source_account", Text),
     Column("person_source_id", Text),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
     Column("invited_at", UTCDateTime(), nullable=False),
     _fk("sync_run_id", "sync_run.id", ondelete="SET NULL"),
+    # The lifecycle (invitations/lifecycle.py): pending -> sending -> sent -> accepted | expired
+    # | revoked; failed when the mail server refused the address.
+    *_invitation_lifecycle(),
 )
 
 # The synced tables, in the order a load writes them (a table's references come before it).
