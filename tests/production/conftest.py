@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,7 +30,19 @@ def shape_options() -> dict[str, str]:
     dsn = os.environ.get(PG_DSN_VAR)
     if not dsn:
         pytest.skip(f"the production shape needs PostgreSQL: set {PG_DSN_VAR} (.ci/run does)")
-    return {"pg_dsn": dsn, "redis_url": os.environ.get(REDIS_URL_VAR, "redis://127.0.0.1:6379/0")}
+    redis_url = os.environ.get(REDIS_URL_VAR, "redis://127.0.0.1:6379/0")
+    if not _reachable(redis_url):
+        pytest.skip(f"the production shape needs Redis at {redis_url} (set {REDIS_URL_VAR})")
+    return {"pg_dsn": dsn, "redis_url": redis_url}
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")
